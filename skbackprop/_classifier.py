@@ -1,0 +1,668 @@
+"""MLPBackpropClassifier: the scikit-learn estimator around the network."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._activations import resolve_activations
+from ._initializers import glorot_uniform
+from ._losses import OUTPUT_LAYERS
+from ._network import Network, forward_logits
+from ._optimizers import make_optimizer
+from ._training import fit_lbfgs, fit_stochastic
+
+__all__ = ["MLPBackpropClassifier"]
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# Hyperparameters an optimizer's state depends on: a warm refit keeps the
+# optimizer (its moments, step count and learning rate) only if none changed.
+_OPTIMIZER_PARAMS = (
+    "solver", "learning_rate", "learning_rate_init", "power_t", "momentum",
+    "nesterovs_momentum", "beta_1", "beta_2", "epsilon",
+)
+
+
+class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
+    """Multilayer-perceptron classifier trained by backpropagation.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    the same parameters, defaults, fitted attributes and methods, trained on
+    the same objective (sample-weighted mean log-loss plus an L2 penalty), with
+    per-layer activations, more activation functions, an optimizer state that
+    survives ``warm_start``, and a training loop that preallocates its buffers
+    and updates all parameters in one vector operation.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer.
+
+    activation : str or sequence of str, default='relu'
+        Activation of the hidden layers: one name for all of them, or one name
+        per hidden layer. Names: 'identity', 'logistic' (alias 'sigmoid'),
+        'tanh', 'relu', 'leaky_relu' (slope 0.01), 'elu', 'softplus', 'gelu'
+        (exact, with the normal distribution function) and 'silu'. Functions
+        without a usable derivative, such as a step function, are refused.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The weight optimizer: 'lbfgs' is scipy's L-BFGS-B on the full batch,
+        'sgd' stochastic gradient descent with momentum, 'adam' the Adam
+        optimizer of Kingma and Ba.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty ``0.5 * alpha * sum ||W||^2``, divided by
+        the sum of the sample weights like the loss.
+
+    batch_size : int or 'auto', default='auto'
+        Size of the mini-batches of the stochastic solvers;
+        'auto' means ``min(200, n_samples)``. Ignored by 'lbfgs'.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of 'sgd': 'constant' keeps
+        ``learning_rate_init``; 'invscaling' uses
+        ``learning_rate_init / pow(t, power_t)`` at time step ``t``;
+        'adaptive' divides the rate by 5 each time ``n_iter_no_change``
+        consecutive epochs fail to improve by ``tol``.
+
+    learning_rate_init : float, default=0.001
+        Initial step size of 'sgd' and 'adam'.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations ('lbfgs').
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples every epoch (stochastic solvers).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the early-stopping split.
+        Pass an int for reproducible results.
+
+    tol : float, default=1e-4
+        Tolerance of the optimisation: training stops when the loss (or the
+        validation score with ``early_stopping``) has not improved by at least
+        ``tol`` for ``n_iter_no_change`` consecutive epochs; for 'lbfgs' it is
+        the projected-gradient tolerance.
+
+    verbose : bool, default=False
+        Whether to print the loss after every epoch or iteration.
+
+    warm_start : bool, default=False
+        Reuse the previous solution as initialisation of the next ``fit``,
+        together with the optimizer's state (Adam's moments and step count,
+        SGD's velocity and learning rate) as long as the optimizer's
+        hyperparameters are unchanged. A warm refit runs up to ``max_iter``
+        epochs again.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Whether 'sgd' uses Nesterov's momentum.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified by
+        class, except for multilabel targets), stop when its accuracy has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the
+        weights of the best epoch. Stochastic solvers only.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimates, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimates, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Added to Adam's denominator for numerical stability.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without a ``tol`` improvement before stopping (or
+        lowering the rate, with ``learning_rate='adaptive'``).
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of 'lbfgs'.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (for multilabel targets, the label indices).
+
+    loss_ : float
+        Value of the objective after the last epoch or iteration.
+
+    best_loss_ : float or None
+        Lowest training loss reached; None with ``early_stopping``, which
+        tracks ``best_validation_score_`` instead.
+
+    loss_curve_ : list of float
+        Objective after every epoch (stochastic solvers) or iteration
+        ('lbfgs').
+
+    validation_scores_ : list of float or None
+        Accuracy on the held-out set after every epoch with ``early_stopping``,
+        otherwise None.
+
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``, or None without ``early_stopping``.
+
+    t_ : int
+        Number of training samples seen by the stochastic solver.
+
+    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
+        Weight matrix of every layer.
+
+    intercepts_ : list of ndarray of shape (n_units_out,)
+        Bias vector of every layer.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`. Defined only when `X` has
+        feature names that are all strings.
+
+    n_iter_ : int
+        Number of epochs or iterations run by the last call to ``fit`` or
+        ``partial_fit``.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Output activation: 'softmax' for multiclass, 'logistic' for binary and
+        multilabel targets.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The estimator this one replaces.
+
+    Notes
+    -----
+    Backpropagation follows the four vectorised equations: output error
+    ``dZ_L = A_L - Y``, hidden error ``dZ_l = (dZ_{l+1} W_{l+1}^T) * f'(Z_l)``,
+    weight gradient ``dW_l = A_{l-1}^T dZ_l`` and bias gradient the column sum
+    of ``dZ_l``; see the user guide's page on the math.
+
+    If training diverges (a non-finite loss or weight), the epoch is undone,
+    the last finite weights are kept and a ``ConvergenceWarning`` says so. A
+    ``KeyboardInterrupt`` during ``fit`` likewise keeps the weights of the last
+    finished epoch.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skbackprop import MLPBackpropClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X, y, stratify=y, random_state=0)
+    >>> clf = make_pipeline(
+    ...     StandardScaler(),
+    ...     MLPBackpropClassifier(activation=["relu", "tanh"],
+    ...                           hidden_layer_sizes=(64, 32), random_state=0))
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [str, "array-like"],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a label indicator matrix for multilabel
+            classification.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; the loss and its gradient are
+            weighted means over them.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    @available_if(_check_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear in ``y``. Required on the first
+            call, ignored afterwards.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must contain integers, got {sizes}."
+            )
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _validate_input(self, X, y, sample_weight, incremental, reset):
+        """Validate X, y and sample_weight; return X, binarized Y, weights."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            else:
+                unknown = np.setdiff1d(classes, self.classes_, assume_unique=True)
+                if len(unknown):
+                    raise ValueError(
+                        f"`y` has classes not in `self.classes_`: {unknown}. "
+                        f"`self.classes_` has {self.classes_}; every label must "
+                        "be among the `classes` given to the first partial_fit "
+                        "call."
+                    )
+        Y = self._label_binarizer.transform(y).astype(X.dtype, copy=False)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        if sp.issparse(X):
+            # Row slicing for mini-batches is fast in CSR only.
+            X = X.tocsr()
+        return X, Y, sample_weight
+
+    def _fit(self, X, y, sample_weight, incremental):
+        hidden_sizes = self._hidden_layer_sizes()
+        hidden_activations = resolve_activations(self.activation, len(hidden_sizes))
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, Y, sample_weight = self._validate_input(
+            X, y, sample_weight, incremental, reset=first_pass
+        )
+        layer_units = [X.shape[1], *hidden_sizes, Y.shape[1]]
+
+        if first_pass or not incremental:
+            self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(Y, layer_units, hidden_activations, X.dtype)
+        else:
+            self._check_architecture(layer_units)
+        self._hidden_activations = hidden_activations
+
+        network = Network(layer_units, hidden_activations, self.out_activation_, X.dtype)
+        network.set_weights(self.coefs_, self.intercepts_)
+        # From here on the fitted weights are views of the training buffer.
+        self.coefs_, self.intercepts_ = network.coefs, network.intercepts
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._prepare_stochastic_state(network, first_pass)
+            fit_stochastic(self, network, X, Y, sample_weight, incremental)
+        else:
+            fit_lbfgs(self, network, X, Y, sample_weight)
+        return self
+
+    def _initialize(self, Y, layer_units, hidden_activations, dtype):
+        """Set the fitted attributes of a fresh model and draw its weights."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        if self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+
+        # The output layer's weights are scaled like the last hidden layer's.
+        if hidden_activations:
+            init_names = [*hidden_activations, hidden_activations[-1]]
+        else:
+            single = self.activation if isinstance(self.activation, str) else ""
+            init_names = [resolve_activations(single, 1)[0] if single else "identity"]
+        self.coefs_, self.intercepts_ = glorot_uniform(
+            layer_units, init_names, self._random_state, dtype
+        )
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        self._optimizer = None
+        self._optimizer_params = None
+        self._best_params = None
+        if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _check_architecture(self, layer_units):
+        fitted_units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        if fitted_units != list(layer_units):
+            raise ValueError(
+                f"Cannot continue training: the fitted network has layer sizes "
+                f"{fitted_units} but the parameters and data now give "
+                f"{list(layer_units)}. Refit with warm_start=False."
+            )
+
+    def _prepare_stochastic_state(self, network, first_pass):
+        """Keep or rebuild the optimizer, and the early-stopping bookkeeping."""
+        optimizer_params = tuple(getattr(self, name) for name in _OPTIMIZER_PARAMS)
+        optimizer = getattr(self, "_optimizer", None)
+        if (
+            first_pass
+            or optimizer is None
+            or self._optimizer_params != optimizer_params
+            or optimizer._scratch.shape != network.params.shape
+            or optimizer._scratch.dtype != network.params.dtype
+        ):
+            self._optimizer = make_optimizer(self, network.params.size, network.dtype)
+            self._optimizer_params = optimizer_params
+
+        if self.early_stopping:
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            best = getattr(self, "_best_params", None)
+            if best is None or best.shape != network.params.shape:
+                self._best_params = network.params.copy()
+            else:
+                self._best_params = best.astype(network.dtype, copy=False)
+        else:
+            self._best_params = None
+            if self.best_loss_ is None:
+                self.best_loss_ = np.inf
+
+    # -------------------------------------------------------------- predict
+    def _logits(self, X):
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        return forward_logits(X, self.coefs_, self.intercepts_, self._hidden_activations)
+
+    def _is_single_output(self):
+        return self.n_outputs_ == 1 and self._label_binarizer.y_type_ != (
+            "multilabel-indicator"
+        )
+
+    def _output_probabilities(self, logits):
+        """Output-layer probabilities, one column per output unit."""
+        return OUTPUT_LAYERS[self.out_activation_].activate(logits, out=logits)
+
+    def _labels_from_logits(self, logits):
+        probabilities = self._output_probabilities(logits)
+        if self._is_single_output():
+            probabilities = probabilities.ravel()
+        return self._label_binarizer.inverse_transform(probabilities)
+
+    def _validation_score(self, X, y, sample_weight):
+        """Accuracy of the current weights on held-out data (early stopping)."""
+        logits = forward_logits(
+            X, self.coefs_, self.intercepts_, self._hidden_activations
+        )
+        if not np.isfinite(logits).all():
+            return np.nan
+        return accuracy_score(y, self._labels_from_logits(logits),
+                              sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Predicted labels, or a label indicator matrix for multilabel
+            targets.
+        """
+        check_is_fitted(self)
+        return self._labels_from_logits(self._logits(X))
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``. For
+            multilabel targets, the probability of each label independently.
+        """
+        check_is_fitted(self)
+        probabilities = self._output_probabilities(self._logits(X))
+        if not self._is_single_output():
+            return probabilities
+        if len(self.classes_) == 1:
+            return np.ones_like(probabilities)
+        return np.hstack([1 - probabilities, probabilities])
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability estimates.
+
+        Computed from the output layer's pre-activations with log-sum-exp, so
+        it stays finite where ``log(predict_proba(X))`` would underflow to
+        ``-inf`` (for instance in float32).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        logits = self._logits(X)
+        log_probabilities = OUTPUT_LAYERS[self.out_activation_].log_activate(logits)
+        if not self._is_single_output():
+            return log_probabilities
+        if len(self.classes_) == 1:
+            return np.zeros_like(log_probabilities)
+        # log(1 - sigma(z)) = log sigma(-z)
+        log_negative = OUTPUT_LAYERS["logistic"].log_activate(-logits)
+        return np.hstack([log_negative, log_probabilities])
+
+    def decision_function(self, X):
+        """Raw output-layer values (logits) ``Z_L``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            For binary targets, one score per sample, positive for
+            ``classes_[1]``; otherwise one column per class or label. The
+            largest (multiclass) or positive (binary, multilabel) scores agree
+            with :meth:`predict`.
+        """
+        check_is_fitted(self)
+        logits = self._logits(X)
+        return logits.ravel() if self._is_single_output() else logits
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,267 @@
+"""The network's parameters and its forward and backward pass.
+
+Notation follows the notes (000, 003) in row-vector form, vectorised over a
+mini-batch of ``n`` samples, layer ``l = 1 .. L``:
+
+- forward: ``Z_l = A_{l-1} W_l + b_l`` and ``A_l = f_l(Z_l)``, with
+  ``A_0 = X``; ``W_l`` has shape ``(n_{l-1}, n_l)`` as in ``coefs_``.
+- backward, the four equations:
+
+  1. output error  ``dZ_L = A_L - Y``  (canonical link, note 002)
+  2. hidden error  ``dZ_l = (dZ_{l+1} W_{l+1}^T) * f_l'(Z_l)``
+  3. weight gradient  ``dW_l = A_{l-1}^T dZ_l``
+  4. bias gradient  ``db_l = sum over rows of dZ_l``
+
+The objective is scikit-learn's: the sample-weighted mean log-loss plus
+``0.5 * alpha * sum ||W_l||^2 / sum(sample_weight)``. The weights enter
+through ``dZ_L``, already divided by ``sum(sample_weight)``, so equations 3 and
+4 give the mean's gradient directly.
+
+All weights and biases live in one contiguous vector (weights first, then
+biases) and ``coefs_``/``intercepts_`` are views into it: an optimizer updates
+every parameter with a single vector operation, and the L2 penalty and its
+gradient touch one contiguous slice.
+"""
+
+from itertools import pairwise
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._activations import ACTIVATIONS
+from ._losses import OUTPUT_LAYERS, output_error
+
+__all__ = ["Network", "forward_logits"]
+
+
+def _dot(A, W, out):
+    """``out[...] = A @ W`` for dense or sparse ``A`` without a temporary."""
+    if sp.issparse(A):
+        out[...] = A @ W
+        return out
+    return np.matmul(A, W, out=out)
+
+
+class Network:
+    """Weights and biases of a multilayer perceptron, and its backpropagation.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Units per layer, input first and output last.
+    hidden_activations : sequence of str
+        Canonical activation name of each hidden layer.
+    output : {'softmax', 'logistic'}
+        Output activation, which fixes the cross-entropy loss.
+    dtype : numpy dtype
+        Floating dtype of parameters and buffers.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        All weights, then all biases.
+    grads : ndarray of shape (n_params,)
+        Gradient of the objective, laid out like ``params``.
+    coefs, intercepts : list of ndarray
+        Per-layer views into ``params``.
+    coef_grads, intercept_grads : list of ndarray
+        Per-layer views into ``grads``.
+    n_coef : int
+        Number of weights; ``params[:n_coef]`` are all the weights.
+    """
+
+    def __init__(self, layer_units, hidden_activations, output, dtype):
+        self.layer_units = tuple(int(u) for u in layer_units)
+        self.hidden_activations = tuple(ACTIVATIONS[a] for a in hidden_activations)
+        self.output = OUTPUT_LAYERS[output]
+        self.dtype = np.dtype(dtype)
+
+        shapes = list(pairwise(self.layer_units))
+        self.n_coef = sum(n_in * n_out for n_in, n_out in shapes)
+        n_params = self.n_coef + sum(self.layer_units[1:])
+        self.params = np.zeros(n_params, dtype=self.dtype)
+        self.grads = np.zeros(n_params, dtype=self.dtype)
+        self.coefs, self.intercepts = self._layer_views(self.params, shapes)
+        self.coef_grads, self.intercept_grads = self._layer_views(self.grads, shapes)
+
+    def _layer_views(self, flat, shapes):
+        coefs, intercepts = [], []
+        start = 0
+        for n_in, n_out in shapes:
+            coefs.append(flat[start : start + n_in * n_out].reshape(n_in, n_out))
+            start += n_in * n_out
+        for _, n_out in shapes:
+            intercepts.append(flat[start : start + n_out])
+            start += n_out
+        return coefs, intercepts
+
+    @property
+    def n_layers(self):
+        """Number of weight layers ``L``."""
+        return len(self.layer_units) - 1
+
+    def set_weights(self, coefs, intercepts):
+        """Copy per-layer weights and biases into the flat buffer.
+
+        Raises
+        ------
+        ValueError
+            If a shape does not match the architecture.
+        """
+        for name, given, views in (
+            ("coefs_", coefs, self.coefs),
+            ("intercepts_", intercepts, self.intercepts),
+        ):
+            if len(given) != len(views):
+                raise ValueError(
+                    f"{name} has {len(given)} layers; the network has {len(views)}."
+                )
+            for layer, (src, dst) in enumerate(zip(given, views)):
+                src = np.asarray(src)
+                if src.shape != dst.shape:
+                    raise ValueError(
+                        f"{name}[{layer}] has shape {src.shape}; the network "
+                        f"expects {dst.shape}."
+                    )
+                np.copyto(dst, src, casting="same_kind")
+
+    def allocate(self, batch_size):
+        """Preallocate the per-layer buffers of a batch of ``batch_size`` rows."""
+        return _Workspace(self, batch_size)
+
+    def loss_and_gradient(self, X, Y, sample_weight, alpha, workspace):
+        """Objective value on a batch; its gradient is written to ``grads``.
+
+        Parameters
+        ----------
+        X : ndarray or sparse matrix of shape (n, n_features)
+            Batch inputs ``A_0``; never written to.
+        Y : ndarray of shape (n, n_outputs)
+            Binarized targets in the network's dtype.
+        sample_weight : ndarray of shape (n,) or None
+            Per-sample weights.
+        alpha : float
+            L2 penalty strength.
+        workspace : _Workspace
+            Buffers from :meth:`allocate` with at least ``n`` rows.
+
+        Returns
+        -------
+        loss : float
+            Weighted mean cross-entropy plus the L2 penalty.
+        """
+        n = X.shape[0]
+        Zs, As, dZs = workspace.views(n)
+        L = self.n_layers
+
+        # Forward: Z_l = A_{l-1} W_l + b_l,  A_l = f_l(Z_l)
+        A_prev = X
+        for l, activation in enumerate(self.hidden_activations):
+            _dot(A_prev, self.coefs[l], out=Zs[l])
+            Zs[l] += self.intercepts[l]
+            A_prev = activation.forward(Zs[l], out=As[l])
+        _dot(A_prev, self.coefs[L - 1], out=Zs[L - 1])
+        Zs[L - 1] += self.intercepts[L - 1]
+
+        if sample_weight is None:
+            weight_sum = float(n)
+            sample_scale = 1.0 / n
+        else:
+            weight_sum = float(sample_weight.sum())
+            sample_scale = workspace.sample_scale(sample_weight, weight_sum)
+        loss = self.output.activate_and_loss(Zs[L - 1], As[L - 1], Y, sample_weight)
+        coef_flat = self.params[: self.n_coef]
+        loss = (loss + 0.5 * alpha * float(np.dot(coef_flat, coef_flat))) / weight_sum
+
+        # (1) output error
+        output_error(As[L - 1], Y, sample_scale, out=dZs[L - 1])
+        for l in range(L - 1, -1, -1):
+            A_prev = As[l - 1] if l > 0 else X
+            # (3) weight gradient and (4) bias gradient
+            _dot(A_prev.T, dZs[l], out=self.coef_grads[l])
+            np.sum(dZs[l], axis=0, out=self.intercept_grads[l])
+            if l > 0:
+                # (2) hidden error
+                np.matmul(dZs[l], self.coefs[l].T, out=dZs[l - 1])
+                activation = self.hidden_activations[l - 1]
+                kept_Z = None if activation.in_place else Zs[l - 1]
+                activation.multiply_derivative(
+                    dZs[l - 1], As[l - 1], kept_Z, workspace.scratch(dZs[l - 1].shape)
+                )
+
+        # L2 penalty: d/dW of 0.5 alpha ||W||^2 / sum(sw) = alpha W / sum(sw)
+        if alpha:
+            self.grads[: self.n_coef] += (alpha / weight_sum) * coef_flat
+        return loss
+
+
+class _Workspace:
+    """Per-layer buffers for batches of up to ``batch_size`` rows.
+
+    ``Z[l]`` holds the pre-activation of layer ``l + 1`` and ``A[l]`` its
+    activation; for in-place activations they are the same array. The output
+    layer keeps both because the loss needs the logits. ``dZ[l]`` holds the
+    error of layer ``l + 1``.
+    """
+
+    def __init__(self, network, batch_size):
+        dtype = network.dtype
+        units = network.layer_units[1:]
+        n_hidden = len(network.hidden_activations)
+        self.batch_size = batch_size
+        self.Z = [np.empty((batch_size, u), dtype=dtype) for u in units]
+        self.A = [
+            Z if l < n_hidden and network.hidden_activations[l].in_place
+            else np.empty_like(Z)
+            for l, Z in enumerate(self.Z)
+        ]
+        self.dZ = [np.empty((batch_size, u), dtype=dtype) for u in units]
+        self._scratch = np.empty(batch_size * max(units), dtype=dtype)
+        self._sample_scale = np.empty((batch_size, 1), dtype=dtype)
+
+    def views(self, n):
+        """Buffers trimmed to the first ``n`` rows (contiguous views)."""
+        if n == self.batch_size:
+            return self.Z, self.A, self.dZ
+        return ([b[:n] for b in self.Z], [b[:n] for b in self.A],
+                [b[:n] for b in self.dZ])
+
+    def scratch(self, shape):
+        """A scratch view of the given 2-D shape."""
+        return self._scratch[: shape[0] * shape[1]].reshape(shape)
+
+    def sample_scale(self, sample_weight, weight_sum):
+        """``sample_weight / weight_sum`` as a column, without allocating."""
+        column = self._sample_scale[: sample_weight.shape[0], 0]
+        np.divide(sample_weight, weight_sum, out=column)
+        return self._sample_scale[: sample_weight.shape[0]]
+
+
+def forward_logits(X, coefs, intercepts, hidden_activations):
+    """Output-layer pre-activations ``Z_L`` for prediction.
+
+    Allocates fresh arrays and writes nothing shared, so concurrent calls are
+    safe and the caller's ``X`` is never modified.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Input data.
+    coefs, intercepts : list of ndarray
+        Per-layer weights and biases.
+    hidden_activations : sequence of str
+        Canonical activation name of each hidden layer.
+
+    Returns
+    -------
+    Z_L : ndarray of shape (n_samples, n_outputs)
+    """
+    A = X
+    for l, name in enumerate(hidden_activations):
+        Z = A @ coefs[l]
+        Z += intercepts[l]
+        activation = ACTIVATIONS[name]
+        A = activation.forward(Z, out=Z if activation.in_place else np.empty_like(Z))
+    Z = A @ coefs[-1]
+    Z += intercepts[-1]
+    return Z

@@ -1,0 +1,344 @@
+"""Training loops: mini-batch epochs for sgd/adam, full batch for lbfgs.
+
+Both loops work on a :class:`~skbackprop._network.Network` whose flat
+parameter vector ``coefs_`` and ``intercepts_`` are views of, and record their
+progress in the estimator's fitted attributes, as scikit-learn's MLP does.
+
+Training never ends in silent garbage: after every epoch the loop checks that
+the loss and the weights are finite. The first epoch that is not is undone
+(weights and optimizer state return to the end of the previous epoch) and a
+warning names the likely causes. A ``KeyboardInterrupt`` undoes the unfinished
+epoch the same way, so an interrupted model is consistent and usable.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+__all__ = ["fit_lbfgs", "fit_stochastic"]
+
+_DIVERGENCE_HINT = (
+    "The learning rate may be too high (lower learning_rate_init) or the inputs "
+    "unscaled (use e.g. sklearn.preprocessing.StandardScaler)."
+)
+
+
+def _batch_size(requested, n_samples):
+    if requested == "auto":
+        return min(200, n_samples)
+    if requested > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going "
+            "to be clipped"
+        )
+    return int(np.clip(requested, 1, n_samples))
+
+
+def _validation_split(est, X, Y, sample_weight):
+    """Hold out ``validation_fraction`` of the data, stratified by class."""
+    # Multilabel rows are label sets, which have no single class to stratify by.
+    if est._label_binarizer.y_type_ == "multilabel-indicator":
+        stratify = None
+    elif Y.shape[1] == 1:
+        stratify = Y[:, 0]
+    else:
+        stratify = Y.argmax(axis=1)
+    arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+    parts = train_test_split(
+        *arrays,
+        random_state=est._random_state,
+        test_size=est.validation_fraction,
+        stratify=stratify,
+    )
+    X_train, X_val, Y_train, Y_val = parts[:4]
+    sw_train, sw_val = parts[4:] if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or "
+            "the size of your dataset."
+        )
+    y_val = est._label_binarizer.inverse_transform(Y_val)
+    return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
+
+
+class _BatchSource:
+    """Mini-batches of ``(X, Y, sample_weight)`` in shuffled or stored order.
+
+    Shuffling permutes an index vector only; the rows of each batch are then
+    gathered into buffers allocated once, so an epoch copies each row of X
+    once and allocates nothing for dense input.
+    """
+
+    def __init__(self, X, Y, sample_weight, batch_size, shuffle, random_state):
+        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.n_samples = X.shape[0]
+        self.order = np.arange(self.n_samples)
+        if shuffle:
+            self._Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+            self._X_buffer = (
+                None if sp.issparse(X)
+                else np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+            )
+            self._sw_buffer = (
+                None if sample_weight is None
+                else np.empty(batch_size, dtype=sample_weight.dtype)
+            )
+
+    def __iter__(self):
+        if self.shuffle:
+            # In place, and the same draws as sklearn.utils.shuffle.
+            self.random_state.shuffle(self.order)
+        for start in range(0, self.n_samples, self.batch_size):
+            stop = min(start + self.batch_size, self.n_samples)
+            if not self.shuffle:
+                sw = None if self.sample_weight is None else self.sample_weight[start:stop]
+                yield self.X[start:stop], self.Y[start:stop], sw
+                continue
+            rows = self.order[start:stop]
+            n = stop - start
+            if self._X_buffer is None:
+                X_batch = self.X[rows]
+            else:
+                X_batch = np.take(self.X, rows, axis=0, out=self._X_buffer[:n],
+                                  mode="clip")
+            Y_batch = np.take(self.Y, rows, axis=0, out=self._Y_buffer[:n], mode="clip")
+            sw = None
+            if self.sample_weight is not None:
+                sw = np.take(self.sample_weight, rows, out=self._sw_buffer[:n],
+                             mode="clip")
+            yield X_batch, Y_batch, sw
+
+
+def _update_no_improvement_count(est, params, validation):
+    """scikit-learn's rule: count epochs without a ``tol`` improvement."""
+    if validation is not None:
+        X_val, y_val, sw_val = validation
+        score = est._validation_score(X_val, y_val, sw_val)
+        est.validation_scores_.append(score)
+        if est.verbose:
+            print(f"Validation score: {score:f}")
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            np.copyto(est._best_params, params)
+    else:
+        loss = est.loss_curve_[-1]
+        if loss > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if loss < est.best_loss_:
+            est.best_loss_ = loss
+
+
+def fit_stochastic(est, network, X, Y, sample_weight, incremental):
+    """Run sgd/adam epochs, updating ``network.params`` in place.
+
+    Parameters
+    ----------
+    est : MLPBackpropClassifier
+        The estimator; its hyperparameters drive the loop and its fitted
+        attributes (``loss_curve_``, ``n_iter_``, ``t_``, ...) are updated.
+    network : Network
+        Parameters and backpropagation.
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Training inputs.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Binarized targets in the network's dtype.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Per-sample weights.
+    incremental : bool
+        Whether this is one ``partial_fit`` epoch.
+    """
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    validation = None
+    if est.early_stopping:
+        X, Y, sample_weight, validation = _validation_split(est, X, Y, sample_weight)
+
+    batches = _BatchSource(
+        X, Y, sample_weight, _batch_size(est.batch_size, X.shape[0]), est.shuffle,
+        est._random_state,
+    )
+    workspace = network.allocate(batches.batch_size)
+    optimizer = est._optimizer
+    params, grads = network.params, network.grads
+    total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+
+    # State at the end of the last finished epoch, to undo a bad one.
+    finished_params = params.copy()
+    finished_optimizer = optimizer.snapshot()
+    est.n_iter_ = 0
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(est.max_iter):
+                accumulated_loss = 0.0
+                for X_batch, Y_batch, sw_batch in batches:
+                    batch_loss = network.loss_and_gradient(
+                        X_batch, Y_batch, sw_batch, est.alpha, workspace
+                    )
+                    batch_weight = (
+                        X_batch.shape[0] if sw_batch is None else float(sw_batch.sum())
+                    )
+                    accumulated_loss += batch_loss * batch_weight
+                    optimizer.update(params, grads)
+                epoch_loss = accumulated_loss / total_weight
+
+                if not (np.isfinite(epoch_loss) and np.isfinite(params).all()):
+                    np.copyto(params, finished_params)
+                    optimizer.restore(finished_optimizer)
+                    warnings.warn(
+                        f"Training diverged in epoch {est.n_iter_ + 1}: the loss or "
+                        f"the weights became non-finite (loss={epoch_loss}). The "
+                        f"weights of the last finite epoch were restored. "
+                        + _DIVERGENCE_HINT,
+                        ConvergenceWarning,
+                    )
+                    break
+
+                est.n_iter_ += 1
+                est.t_ += X.shape[0]
+                est.loss_ = epoch_loss
+                est.loss_curve_.append(epoch_loss)
+                if est.verbose:
+                    print(f"Iteration {est.n_iter_}, loss = {epoch_loss:.8f}")
+                _update_no_improvement_count(est, params, validation)
+                optimizer.iteration_ends(est.t_)
+                np.copyto(finished_params, params)
+                finished_optimizer = optimizer.snapshot()
+
+                if est._no_improvement_count > est.n_iter_no_change:
+                    if est.early_stopping:
+                        message = (
+                            f"Validation score did not improve more than "
+                            f"tol={est.tol:f} for {est.n_iter_no_change} "
+                            f"consecutive epochs."
+                        )
+                    else:
+                        message = (
+                            f"Training loss did not improve more than tol={est.tol:f}"
+                            f" for {est.n_iter_no_change} consecutive epochs."
+                        )
+                    if optimizer.trigger_stopping(message, est.verbose):
+                        break
+                    est._no_improvement_count = 0
+
+                if incremental:
+                    break
+                if est.n_iter_ == est.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
+                        f"reached and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
+    except KeyboardInterrupt:
+        np.copyto(params, finished_params)
+        optimizer.restore(finished_optimizer)
+        warnings.warn(
+            f"Training interrupted by user: kept the weights of the last finished "
+            f"epoch ({est.n_iter_} epoch(s) in this call)."
+        )
+
+    if est.early_stopping:
+        np.copyto(params, est._best_params)
+
+
+def fit_lbfgs(est, network, X, Y, sample_weight):
+    """Minimise the full-batch objective with scipy's L-BFGS-B.
+
+    Records the loss after every iteration in ``loss_curve_`` (and prints it
+    when ``verbose``), stops at ``max_iter`` iterations or ``max_fun``
+    evaluations, and keeps the last iterate whose loss was finite.
+
+    Parameters
+    ----------
+    est : MLPBackpropClassifier
+        The estimator.
+    network : Network
+        Parameters and backpropagation.
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Training inputs.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Binarized targets in the network's dtype.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Per-sample weights.
+    """
+    workspace = network.allocate(X.shape[0])
+    start = network.params.astype(np.float64)
+    last_finite = {"x": start.copy(), "loss": np.inf}
+
+    def objective(packed):
+        np.copyto(network.params, packed, casting="same_kind")
+        loss = network.loss_and_gradient(X, Y, sample_weight, est.alpha, workspace)
+        if not np.isfinite(loss):
+            # Infinite loss makes the line search backtrack instead of failing.
+            return np.inf, np.zeros_like(packed)
+        return loss, network.grads.astype(np.float64)
+
+    def record(intermediate_result):
+        loss = float(intermediate_result.fun)
+        est.loss_curve_.append(loss)
+        last_finite["x"][:] = intermediate_result.x
+        last_finite["loss"] = loss
+        if est.verbose:
+            print(f"Iteration {len(est.loss_curve_)}, loss = {loss:.8f}")
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            result = scipy.optimize.minimize(
+                objective,
+                start,
+                method="L-BFGS-B",
+                jac=True,
+                callback=record,
+                options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+            )
+        except KeyboardInterrupt:
+            result = None
+            warnings.warn(
+                "Training interrupted by user: kept the weights of the last "
+                "finished iteration."
+            )
+
+    if result is not None and np.isfinite(result.fun) and np.isfinite(result.x).all():
+        np.copyto(network.params, result.x, casting="same_kind")
+        est.loss_ = float(result.fun)
+        est.n_iter_ = int(result.nit)
+        if result.status != 0:
+            message = result.message
+            if isinstance(message, bytes):
+                message = message.decode("latin1")
+            warnings.warn(
+                f"lbfgs failed to converge after {est.n_iter_} iteration(s) "
+                f"(status={result.status}): {message}. Increase the number of "
+                f"iterations (max_iter) or function evaluations (max_fun), or "
+                f"scale the data.",
+                ConvergenceWarning,
+            )
+    else:
+        np.copyto(network.params, last_finite["x"], casting="same_kind")
+        est.n_iter_ = len(est.loss_curve_)
+        if result is not None:
+            warnings.warn(
+                "lbfgs diverged: the loss or the weights became non-finite. The "
+                "last finite iterate was kept. " + _DIVERGENCE_HINT,
+                ConvergenceWarning,
+            )
+        est.loss_ = last_finite["loss"]
+        if not np.isfinite(est.loss_):
+            # Not one finished iteration: report the starting point's loss.
+            np.copyto(network.params, start, casting="same_kind")
+            est.loss_ = network.loss_and_gradient(
+                X, Y, sample_weight, est.alpha, workspace
+            )
+    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
