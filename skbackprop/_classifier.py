@@ -41,6 +41,12 @@ _OPTIMIZER_PARAMS = (
 )
 
 
+def _probability_bounds(dtype):
+    """Smallest normal number and largest number below one of ``dtype``."""
+    info = np.finfo(dtype)
+    return info.tiny, 1 - info.epsneg
+
+
 class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
     """Multilayer-perceptron classifier trained by backpropagation.
 
@@ -125,7 +131,10 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         Hold out ``validation_fraction`` of the training data (stratified by
         class, except for multilabel targets), stop when its accuracy has not
         improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the
-        weights of the best epoch. Stochastic solvers only.
+        weights of the best epoch (of the latest, among epochs tied on the best
+        score). Identical rows are held out together, so duplicates never leak
+        into validation and a sample weight of k acts exactly like k copies.
+        Stochastic solvers only; ``partial_fit`` is then unavailable.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
@@ -343,6 +352,12 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             raise AttributeError(
                 f"partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
+            )
+        if self.early_stopping:
+            # One epoch on the given data leaves nothing to hold out or restore.
+            raise AttributeError(
+                "partial_fit is not available with early_stopping=True; set "
+                "early_stopping=False to train incrementally."
             )
         return True
 
@@ -591,6 +606,18 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self._labels_from_logits(self._logits(X))
 
+    def _class_logits(self, X):
+        """Logits with one column per entry of ``predict_proba``.
+
+        A binary model has one output unit ``z`` for ``classes_[1]``; the two
+        columns ``[-z, z]`` give ``[sigma(-z), sigma(z)]``, which avoids the
+        cancellation of ``1 - sigma(z)``.
+        """
+        logits = self._logits(X)
+        if self._is_single_output() and len(self.classes_) == 2:
+            return np.hstack([-logits, logits]), OUTPUT_LAYERS["logistic"]
+        return logits, OUTPUT_LAYERS[self.out_activation_]
+
     def predict_proba(self, X):
         """Probability estimates.
 
@@ -604,21 +631,30 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``. For
             multilabel targets, the probability of each label independently.
+            In the open interval (0, 1): probabilities are kept between the
+            smallest normal number of their dtype and the largest number below
+            one, so ``log(proba)`` stays finite and agrees with
+            :meth:`predict_log_proba`.
         """
         check_is_fitted(self)
-        probabilities = self._output_probabilities(self._logits(X))
-        if not self._is_single_output():
-            return probabilities
+        logits, output = self._class_logits(X)
         if len(self.classes_) == 1:
-            return np.ones_like(probabilities)
-        return np.hstack([1 - probabilities, probabilities])
+            return np.ones_like(logits)
+        probabilities = output.activate(logits, out=logits)
+        # Rounding to exactly 0 or 1 would make log(proba) infinite although
+        # the log-probability is finite; the bounds change no row sum and no
+        # argmax.
+        low, high = _probability_bounds(probabilities.dtype)
+        return np.clip(probabilities, low, high, out=probabilities)
 
     def predict_log_proba(self, X):
         """Logarithm of the probability estimates.
 
         Computed from the output layer's pre-activations with log-sum-exp, so
-        it stays finite where ``log(predict_proba(X))`` would underflow to
-        ``-inf`` (for instance in float32).
+        it is finite where ``log`` of an underflowed probability would be
+        ``-inf`` (MLPClassifier's behaviour, frequent in float32). It is kept
+        within the logs of the bounds of :meth:`predict_proba`, so that both
+        rank the classes identically.
 
         Parameters
         ----------
@@ -631,15 +667,12 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             Log-probability of each class, in the order of ``classes_``.
         """
         check_is_fitted(self)
-        logits = self._logits(X)
-        log_probabilities = OUTPUT_LAYERS[self.out_activation_].log_activate(logits)
-        if not self._is_single_output():
-            return log_probabilities
+        logits, output = self._class_logits(X)
         if len(self.classes_) == 1:
-            return np.zeros_like(log_probabilities)
-        # log(1 - sigma(z)) = log sigma(-z)
-        log_negative = OUTPUT_LAYERS["logistic"].log_activate(-logits)
-        return np.hstack([log_negative, log_probabilities])
+            return np.zeros_like(logits)
+        log_probabilities = output.log_activate(logits)
+        low, high = np.log(_probability_bounds(log_probabilities.dtype))
+        return np.clip(log_probabilities, low, high, out=log_probabilities)
 
     def decision_function(self, X):
         """Raw output-layer values (logits) ``Z_L``.

@@ -17,7 +17,8 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
+
+from ._holdout import grouped_validation_split
 
 __all__ = ["fit_lbfgs", "fit_stochastic"]
 
@@ -39,30 +40,27 @@ def _batch_size(requested, n_samples):
 
 
 def _validation_split(est, X, Y, sample_weight):
-    """Hold out ``validation_fraction`` of the data, stratified by class."""
-    # Multilabel rows are label sets, which have no single class to stratify by.
-    if est._label_binarizer.y_type_ == "multilabel-indicator":
-        stratify = None
-    elif Y.shape[1] == 1:
-        stratify = Y[:, 0]
-    else:
-        stratify = Y.argmax(axis=1)
-    arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
-    parts = train_test_split(
-        *arrays,
-        random_state=est._random_state,
-        test_size=est.validation_fraction,
-        stratify=stratify,
-    )
-    X_train, X_val, Y_train, Y_val = parts[:4]
-    sw_train, sw_val = parts[4:] if sample_weight is not None else (None, None)
-    if X_val.shape[0] < 2:
+    """Hold out part of the data for early stopping (see ``_holdout``)."""
+    if est.validation_fraction == 0:
         raise ValueError(
-            "The validation set is too small. Increase 'validation_fraction' or "
-            "the size of your dataset."
+            "early_stopping=True needs a validation set: set validation_fraction "
+            "> 0."
         )
-    y_val = est._label_binarizer.inverse_transform(Y_val)
-    return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
+    if est._label_binarizer.y_type_ == "multilabel-indicator":
+        strata = None  # rows are label sets, with no single class
+    else:
+        strata = Y[:, 0] if Y.shape[1] == 1 else Y.argmax(axis=1)
+    train_rows, validation_rows = grouped_validation_split(
+        X, strata, sample_weight, est.validation_fraction, est._random_state
+    )
+    sw_train = sw_val = None
+    if sample_weight is not None:
+        sw_train = sample_weight[train_rows]
+        sw_val = sample_weight[validation_rows]
+    y_val = est._label_binarizer.inverse_transform(Y[validation_rows])
+    return (
+        X[train_rows], Y[train_rows], sw_train, (X[validation_rows], y_val, sw_val)
+    )
 
 
 class _BatchSource:
@@ -128,7 +126,10 @@ def _update_no_improvement_count(est, params, validation):
             est._no_improvement_count += 1
         else:
             est._no_improvement_count = 0
-        if score > est.best_validation_score_:
+        # Ties go to the later epoch: a discrete score such as accuracy often
+        # plateaus (at 1.0, say) while the loss still falls, and the earliest
+        # epoch of a plateau is the least trained.
+        if score >= est.best_validation_score_:
             est.best_validation_score_ = score
             np.copyto(est._best_params, params)
     else:
@@ -160,8 +161,6 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
     incremental : bool
         Whether this is one ``partial_fit`` epoch.
     """
-    if est.early_stopping and incremental:
-        raise ValueError("partial_fit does not support early_stopping=True")
     validation = None
     if est.early_stopping:
         X, Y, sample_weight, validation = _validation_split(est, X, Y, sample_weight)

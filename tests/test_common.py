@@ -1,0 +1,36 @@
+"""scikit-learn's estimator contract, checked with its own test suite."""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_param_validation,
+    parametrize_with_checks,
+)
+
+from skbackprop import MLPBackpropClassifier
+
+# Each configuration exercises a different code path through fit and predict.
+CONFIGURATIONS = [
+    MLPBackpropClassifier(),
+    MLPBackpropClassifier(solver="sgd"),
+    MLPBackpropClassifier(solver="lbfgs"),
+    MLPBackpropClassifier(hidden_layer_sizes=(16, 8), activation=["tanh", "gelu"]),
+    MLPBackpropClassifier(early_stopping=True),
+    MLPBackpropClassifier(activation="logistic"),
+    MLPBackpropClassifier(solver="sgd", learning_rate="adaptive", activation="elu"),
+]
+
+
+@parametrize_with_checks(CONFIGURATIONS, expected_failed_checks=lambda est: {})
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", CONFIGURATIONS[:2], ids=repr)
+def test_param_validation(estimator):
+    check_param_validation(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize("estimator", CONFIGURATIONS[:2], ids=repr)
+def test_dataframe_column_names_consistency(estimator):
+    check_dataframe_column_names_consistency(type(estimator).__name__, estimator)
