@@ -22,6 +22,10 @@ from ._holdout import grouped_validation_split
 
 __all__ = ["fit_lbfgs", "fit_stochastic"]
 
+# An epoch whose loss exceeds this multiple of max(1, first batch's loss) has
+# diverged even if still finite: log-sum-exp keeps the loss finite long after
+# the weights have exploded.
+_DIVERGENCE_FACTOR = 1e4
 _DIVERGENCE_HINT = (
     "The learning rate may be too high (lower learning_rate_init) or the inputs "
     "unscaled (use e.g. sklearn.preprocessing.StandardScaler)."
@@ -178,6 +182,7 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
     finished_params = params.copy()
     finished_optimizer = optimizer.snapshot()
     est.n_iter_ = 0
+    divergence_threshold = None
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for _ in range(est.max_iter):
@@ -190,16 +195,21 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
                         X_batch.shape[0] if sw_batch is None else float(sw_batch.sum())
                     )
                     accumulated_loss += batch_loss * batch_weight
+                    if divergence_threshold is None:
+                        divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, batch_loss)
                     optimizer.update(params, grads)
                 epoch_loss = accumulated_loss / total_weight
 
-                if not (np.isfinite(epoch_loss) and np.isfinite(params).all()):
+                if not (
+                    epoch_loss <= divergence_threshold and np.isfinite(params).all()
+                ):
                     np.copyto(params, finished_params)
                     optimizer.restore(finished_optimizer)
                     warnings.warn(
-                        f"Training diverged in epoch {est.n_iter_ + 1}: the loss or "
-                        f"the weights became non-finite (loss={epoch_loss}). The "
-                        f"weights of the last finite epoch were restored. "
+                        f"Training diverged in epoch {est.n_iter_ + 1}: the loss "
+                        f"exploded or the weights became non-finite (loss="
+                        f"{epoch_loss:.3g}). The weights of the last sound epoch "
+                        f"were restored. "
                         + _DIVERGENCE_HINT,
                         ConvergenceWarning,
                     )
