@@ -191,7 +191,7 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         Number of features seen during :term:`fit`.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`. Defined only when `X` has
+        Names of features seen during :term:`fit`. Defined only when ``X`` has
         feature names that are all strings.
 
     n_iter_ : int
@@ -408,7 +408,12 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _validate_input(self, X, y, sample_weight, incremental, reset):
-        """Validate X, y and sample_weight; return X, binarized Y, weights."""
+        """Validate X, y and sample_weight.
+
+        Returns X, the targets as class indices (a 0/1 ``uint8`` indicator for
+        multilabel data), and the weights. The one-hot form is built a batch
+        at a time during training.
+        """
         X, y = validate_data(
             self,
             X,
@@ -443,7 +448,10 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
                         "be among the `classes` given to the first partial_fit "
                         "call."
                     )
-        Y = self._label_binarizer.transform(y).astype(X.dtype, copy=False)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            targets = self._label_binarizer.transform(y).astype(np.uint8)
+        else:
+            targets = np.searchsorted(self.classes_, column_or_1d(y))
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -451,7 +459,17 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         if sp.issparse(X):
             # Row slicing for mini-batches is fast in CSR only.
             X = X.tocsr()
-        return X, Y, sample_weight
+        return X, targets, sample_weight
+
+    def _n_outputs(self, targets):
+        """Output units: one per label or class, a single one for binary."""
+        if targets.ndim == 2:
+            return targets.shape[1]
+        return len(self.classes_) if len(self.classes_) > 2 else 1
+
+    def _labels_from_targets(self, targets):
+        """Class labels (or the indicator rows) of compact targets."""
+        return targets if targets.ndim == 2 else self.classes_[targets]
 
     def _fit(self, X, y, sample_weight, incremental):
         hidden_sizes = self._hidden_layer_sizes()
@@ -459,15 +477,15 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        X, Y, sample_weight = self._validate_input(
+        X, targets, sample_weight = self._validate_input(
             X, y, sample_weight, incremental, reset=first_pass
         )
-        layer_units = [X.shape[1], *hidden_sizes, Y.shape[1]]
+        layer_units = [X.shape[1], *hidden_sizes, self._n_outputs(targets)]
 
         if first_pass or not incremental:
             self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(Y, layer_units, hidden_activations, X.dtype)
+            self._initialize(layer_units, hidden_activations, X.dtype)
         else:
             self._check_architecture(layer_units)
         self._hidden_activations = hidden_activations
@@ -479,16 +497,16 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self._prepare_stochastic_state(network, first_pass)
-            fit_stochastic(self, network, X, Y, sample_weight, incremental)
+            fit_stochastic(self, network, X, targets, sample_weight, incremental)
         else:
-            fit_lbfgs(self, network, X, Y, sample_weight)
+            fit_lbfgs(self, network, X, targets, sample_weight)
         return self
 
-    def _initialize(self, Y, layer_units, hidden_activations, dtype):
+    def _initialize(self, layer_units, hidden_activations, dtype):
         """Set the fitted attributes of a fresh model and draw its weights."""
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = Y.shape[1]
+        self.n_outputs_ = layer_units[-1]
         self.n_layers_ = len(layer_units)
         if self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
@@ -535,8 +553,8 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             first_pass
             or optimizer is None
             or self._optimizer_params != optimizer_params
-            or optimizer._scratch.shape != network.params.shape
-            or optimizer._scratch.dtype != network.params.dtype
+            or optimizer.n_params != network.params.size
+            or optimizer.dtype != network.dtype
         ):
             self._optimizer = make_optimizer(self, network.params.size, network.dtype)
             self._optimizer_params = optimizer_params

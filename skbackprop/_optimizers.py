@@ -2,15 +2,27 @@
 
 The update rules, schedules and stopping rules are those of scikit-learn's
 MLP (``learning_rate``: constant, invscaling, adaptive), so results stay
-comparable. The differences are in the mechanics: state is one vector per
-moment rather than a list per layer, every step writes into preallocated
-buffers, and the whole state can be snapshotted and restored, which the
-training loop uses to undo a diverged or interrupted epoch.
+comparable. The mechanics differ: state is one vector per moment rather than a
+list per layer, and a step allocates nothing. Scaled additions go through BLAS
+``axpy`` (one pass instead of a multiply and an add), and the gradient vector,
+spent once the step is taken, serves as the scratch space.
 """
 
 import numpy as np
+from scipy.linalg import blas
 
 __all__ = ["SGD", "Adam", "make_optimizer"]
+
+
+def _axpy(x, y, a):
+    """``y += a * x`` in place, in one pass (BLAS axpy)."""
+    if x.dtype == np.float32:
+        blas.saxpy(x, y, a=a)
+    elif x.dtype == np.float64:
+        blas.daxpy(x, y, a=a)
+    else:  # pragma: no cover - parameters are always float32 or float64
+        y += a * x
+    return y
 
 
 class _Optimizer:
@@ -26,16 +38,14 @@ class _Optimizer:
         Initial step size.
     """
 
-    # Names of the array attributes that make up the optimizer's state.
-    _state_arrays = ()
-
     def __init__(self, n_params, dtype, learning_rate_init):
+        self.n_params = n_params
+        self.dtype = np.dtype(dtype)
         self.learning_rate_init = float(learning_rate_init)
         self.learning_rate = float(learning_rate_init)
-        self._scratch = np.empty(n_params, dtype=dtype)
 
     def update(self, params, grads):
-        """Take one step: modify ``params`` in place from ``grads``."""
+        """Take one step on ``params`` in place; ``grads`` is overwritten."""
         raise NotImplementedError
 
     def iteration_ends(self, time_step):
@@ -52,22 +62,8 @@ class _Optimizer:
             print(message + " Stopping.")
         return True
 
-    def snapshot(self):
-        """A copy of the optimizer state, for :meth:`restore`."""
-        state = {name: getattr(self, name).copy() for name in self._state_arrays}
-        state.update(self._scalar_state())
-        return state
-
-    def restore(self, state):
-        """Return to a state taken by :meth:`snapshot`."""
-        for name, value in state.items():
-            if name in self._state_arrays:
-                np.copyto(getattr(self, name), value)
-            else:
-                setattr(self, name, value)
-
-    def _scalar_state(self):
-        return {"learning_rate": self.learning_rate}
+    def reset(self):
+        """Forget accumulated state (after a diverged epoch polluted it)."""
 
 
 class SGD(_Optimizer):
@@ -90,8 +86,6 @@ class SGD(_Optimizer):
         Exponent of the 'invscaling' schedule ``lr = lr_init / (t + 1)^power_t``.
     """
 
-    _state_arrays = ("velocity",)
-
     def __init__(
         self, n_params, dtype, learning_rate_init, lr_schedule, momentum, nesterov,
         power_t,
@@ -104,13 +98,11 @@ class SGD(_Optimizer):
         self.velocity = np.zeros(n_params, dtype=dtype)
 
     def update(self, params, grads):
-        step = np.multiply(grads, self.learning_rate, out=self._scratch)  # lr * g
         self.velocity *= self.momentum
-        self.velocity -= step
+        _axpy(grads, self.velocity, -self.learning_rate)
         if self.nesterov:
-            # params += momentum * v - lr * g, as two in-place steps
-            params -= step
-            params += np.multiply(self.velocity, self.momentum, out=self._scratch)
+            _axpy(self.velocity, params, self.momentum)
+            _axpy(grads, params, -self.learning_rate)
         else:
             params += self.velocity
 
@@ -130,6 +122,9 @@ class SGD(_Optimizer):
             print(message + f" Setting learning rate to {self.learning_rate:f}")
         return False
 
+    def reset(self):
+        self.velocity[:] = 0
+
 
 class Adam(_Optimizer):
     """Adam (Kingma and Ba, 2014).
@@ -148,8 +143,6 @@ class Adam(_Optimizer):
         Added to the denominator for numerical stability.
     """
 
-    _state_arrays = ("m", "v")
-
     def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
         super().__init__(n_params, dtype, learning_rate_init)
         self.beta_1 = float(beta_1)
@@ -161,26 +154,25 @@ class Adam(_Optimizer):
 
     def update(self, params, grads):
         self.t += 1
-        scratch = self._scratch
         self.m *= self.beta_1
-        self.m += np.multiply(grads, 1 - self.beta_1, out=scratch)
+        _axpy(grads, self.m, 1 - self.beta_1)
         self.v *= self.beta_2
-        np.multiply(grads, grads, out=scratch)
-        scratch *= 1 - self.beta_2
-        self.v += scratch
+        squared = np.multiply(grads, grads, out=grads)  # g is spent from here on
+        _axpy(squared, self.v, 1 - self.beta_2)
         self.learning_rate = (
             self.learning_rate_init
             * np.sqrt(1 - self.beta_2**self.t)
             / (1 - self.beta_1**self.t)
         )
-        np.sqrt(self.v, out=scratch)
-        scratch += self.epsilon
-        np.divide(self.m, scratch, out=scratch)
-        scratch *= self.learning_rate
-        params -= scratch
+        step = np.sqrt(self.v, out=grads)
+        step += self.epsilon
+        np.divide(self.m, step, out=step)
+        _axpy(step, params, -self.learning_rate)
 
-    def _scalar_state(self):
-        return {"learning_rate": self.learning_rate, "t": self.t}
+    def reset(self):
+        self.m[:] = 0
+        self.v[:] = 0
+        self.t = 0
 
 
 def make_optimizer(estimator, n_params, dtype):

@@ -5,10 +5,15 @@ parameter vector ``coefs_`` and ``intercepts_`` are views of, and record their
 progress in the estimator's fitted attributes, as scikit-learn's MLP does.
 
 Training never ends in silent garbage: after every epoch the loop checks that
-the loss and the weights are finite. The first epoch that is not is undone
-(weights and optimizer state return to the end of the previous epoch) and a
-warning names the likely causes. A ``KeyboardInterrupt`` undoes the unfinished
-epoch the same way, so an interrupted model is consistent and usable.
+the loss is finite and has not exploded, and that the weights are finite. The
+first epoch that fails is undone: the weights return to the end of the previous
+epoch, the optimizer's accumulated state (polluted by the bad epoch) is reset,
+and a warning names the likely causes. A ``KeyboardInterrupt`` undoes the
+unfinished epoch's weights the same way, so an interrupted model is consistent
+and usable.
+
+Targets travel as class indices (or a 0/1 indicator for multilabel data) and
+become one-hot rows only a batch at a time, in a buffer allocated once.
 """
 
 import warnings
@@ -43,17 +48,15 @@ def _batch_size(requested, n_samples):
     return int(np.clip(requested, 1, n_samples))
 
 
-def _validation_split(est, X, Y, sample_weight):
+def _validation_split(est, X, targets, sample_weight):
     """Hold out part of the data for early stopping (see ``_holdout``)."""
     if est.validation_fraction == 0:
         raise ValueError(
             "early_stopping=True needs a validation set: set validation_fraction "
             "> 0."
         )
-    if est._label_binarizer.y_type_ == "multilabel-indicator":
-        strata = None  # rows are label sets, with no single class
-    else:
-        strata = Y[:, 0] if Y.shape[1] == 1 else Y.argmax(axis=1)
+    # Multilabel rows are label sets, with no single class to stratify by.
+    strata = None if targets.ndim == 2 else targets
     train_rows, validation_rows = grouped_validation_split(
         X, strata, sample_weight, est.validation_fraction, est._random_state
     )
@@ -61,10 +64,40 @@ def _validation_split(est, X, Y, sample_weight):
     if sample_weight is not None:
         sw_train = sample_weight[train_rows]
         sw_val = sample_weight[validation_rows]
-    y_val = est._label_binarizer.inverse_transform(Y[validation_rows])
+    y_val = est._labels_from_targets(targets[validation_rows])
     return (
-        X[train_rows], Y[train_rows], sw_train, (X[validation_rows], y_val, sw_val)
+        X[train_rows], targets[train_rows], sw_train,
+        (X[validation_rows], y_val, sw_val),
     )
+
+
+def dense_targets(targets, n_outputs, dtype, out=None):
+    """One-hot (or indicator) target rows ``Y`` from compact targets.
+
+    Parameters
+    ----------
+    targets : ndarray of shape (n,) or (n, n_outputs)
+        Class indices, or a 0/1 indicator matrix for multilabel data.
+    n_outputs : int
+        Number of output units; 1 means a binary problem, whose single column
+        is the index of the class itself.
+    dtype : numpy dtype
+        Dtype of ``Y``.
+    out : ndarray of shape (>= n, n_outputs), default=None
+        Buffer to fill; its first ``n`` rows are used.
+
+    Returns
+    -------
+    Y : ndarray of shape (n, n_outputs)
+    """
+    n = targets.shape[0]
+    Y = np.empty((n, n_outputs), dtype=dtype) if out is None else out[:n]
+    if targets.ndim == 2 or n_outputs == 1:
+        Y[...] = targets.reshape(n, n_outputs)
+    else:
+        Y[...] = 0
+        Y[np.arange(n), targets] = 1
+    return Y
 
 
 class _BatchSource:
@@ -72,18 +105,19 @@ class _BatchSource:
 
     Shuffling permutes an index vector only; the rows of each batch are then
     gathered into buffers allocated once, so an epoch copies each row of X
-    once and allocates nothing for dense input.
+    once and allocates nothing sizeable for dense input.
     """
 
-    def __init__(self, X, Y, sample_weight, batch_size, shuffle, random_state):
-        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+    def __init__(self, X, targets, n_outputs, sample_weight, batch_size, shuffle,
+                 random_state):
+        self.X, self.targets, self.sample_weight = X, targets, sample_weight
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.random_state = random_state
         self.n_samples = X.shape[0]
         self.order = np.arange(self.n_samples)
+        self._Y_buffer = np.empty((batch_size, n_outputs), dtype=X.dtype)
         if shuffle:
-            self._Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
             self._X_buffer = (
                 None if sp.issparse(X)
                 else np.empty((batch_size, X.shape[1]), dtype=X.dtype)
@@ -97,11 +131,15 @@ class _BatchSource:
         if self.shuffle:
             # In place, and the same draws as sklearn.utils.shuffle.
             self.random_state.shuffle(self.order)
+        n_outputs = self._Y_buffer.shape[1]
         for start in range(0, self.n_samples, self.batch_size):
             stop = min(start + self.batch_size, self.n_samples)
             if not self.shuffle:
-                sw = None if self.sample_weight is None else self.sample_weight[start:stop]
-                yield self.X[start:stop], self.Y[start:stop], sw
+                rows = slice(start, stop)
+                sw = None if self.sample_weight is None else self.sample_weight[rows]
+                Y_batch = dense_targets(self.targets[rows], n_outputs,
+                                        self._Y_buffer.dtype, out=self._Y_buffer)
+                yield self.X[rows], Y_batch, sw
                 continue
             rows = self.order[start:stop]
             n = stop - start
@@ -110,12 +148,22 @@ class _BatchSource:
             else:
                 X_batch = np.take(self.X, rows, axis=0, out=self._X_buffer[:n],
                                   mode="clip")
-            Y_batch = np.take(self.Y, rows, axis=0, out=self._Y_buffer[:n], mode="clip")
+            Y_batch = dense_targets(self.targets[rows], n_outputs,
+                                    self._Y_buffer.dtype, out=self._Y_buffer)
             sw = None
             if self.sample_weight is not None:
                 sw = np.take(self.sample_weight, rows, out=self._sw_buffer[:n],
                              mode="clip")
             yield X_batch, Y_batch, sw
+
+
+def _all_finite(params):
+    """Whether every parameter is finite, without a boolean temporary.
+
+    A NaN or infinity anywhere makes the dot product non-finite; so do weights
+    above ~1e154 (1e19 in float32), which only a diverged run produces.
+    """
+    return bool(np.isfinite(np.dot(params, params)))
 
 
 def _update_no_improvement_count(est, params, validation):
@@ -146,7 +194,7 @@ def _update_no_improvement_count(est, params, validation):
             est.best_loss_ = loss
 
 
-def fit_stochastic(est, network, X, Y, sample_weight, incremental):
+def fit_stochastic(est, network, X, targets, sample_weight, incremental):
     """Run sgd/adam epochs, updating ``network.params`` in place.
 
     Parameters
@@ -158,8 +206,8 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
         Parameters and backpropagation.
     X : ndarray or CSR matrix of shape (n_samples, n_features)
         Training inputs.
-    Y : ndarray of shape (n_samples, n_outputs)
-        Binarized targets in the network's dtype.
+    targets : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Class indices, or a 0/1 indicator matrix for multilabel data.
     sample_weight : ndarray of shape (n_samples,) or None
         Per-sample weights.
     incremental : bool
@@ -167,20 +215,21 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
     """
     validation = None
     if est.early_stopping:
-        X, Y, sample_weight, validation = _validation_split(est, X, Y, sample_weight)
+        X, targets, sample_weight, validation = _validation_split(
+            est, X, targets, sample_weight
+        )
 
     batches = _BatchSource(
-        X, Y, sample_weight, _batch_size(est.batch_size, X.shape[0]), est.shuffle,
-        est._random_state,
+        X, targets, network.layer_units[-1], sample_weight,
+        _batch_size(est.batch_size, X.shape[0]), est.shuffle, est._random_state,
     )
     workspace = network.allocate(batches.batch_size)
     optimizer = est._optimizer
     params, grads = network.params, network.grads
     total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
 
-    # State at the end of the last finished epoch, to undo a bad one.
+    # Weights at the end of the last finished epoch, to undo a bad one.
     finished_params = params.copy()
-    finished_optimizer = optimizer.snapshot()
     est.n_iter_ = 0
     divergence_threshold = None
     try:
@@ -200,16 +249,14 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
                     optimizer.update(params, grads)
                 epoch_loss = accumulated_loss / total_weight
 
-                if not (
-                    epoch_loss <= divergence_threshold and np.isfinite(params).all()
-                ):
+                if not (epoch_loss <= divergence_threshold and _all_finite(params)):
                     np.copyto(params, finished_params)
-                    optimizer.restore(finished_optimizer)
+                    optimizer.reset()
                     warnings.warn(
                         f"Training diverged in epoch {est.n_iter_ + 1}: the loss "
                         f"exploded or the weights became non-finite (loss="
                         f"{epoch_loss:.3g}). The weights of the last sound epoch "
-                        f"were restored. "
+                        f"were restored and the optimizer restarted. "
                         + _DIVERGENCE_HINT,
                         ConvergenceWarning,
                     )
@@ -224,7 +271,6 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
                 _update_no_improvement_count(est, params, validation)
                 optimizer.iteration_ends(est.t_)
                 np.copyto(finished_params, params)
-                finished_optimizer = optimizer.snapshot()
 
                 if est._no_improvement_count > est.n_iter_no_change:
                     if est.early_stopping:
@@ -252,7 +298,6 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
                     )
     except KeyboardInterrupt:
         np.copyto(params, finished_params)
-        optimizer.restore(finished_optimizer)
         warnings.warn(
             f"Training interrupted by user: kept the weights of the last finished "
             f"epoch ({est.n_iter_} epoch(s) in this call)."
@@ -262,7 +307,7 @@ def fit_stochastic(est, network, X, Y, sample_weight, incremental):
         np.copyto(params, est._best_params)
 
 
-def fit_lbfgs(est, network, X, Y, sample_weight):
+def fit_lbfgs(est, network, X, targets, sample_weight):
     """Minimise the full-batch objective with scipy's L-BFGS-B.
 
     Records the loss after every iteration in ``loss_curve_`` (and prints it
@@ -277,11 +322,12 @@ def fit_lbfgs(est, network, X, Y, sample_weight):
         Parameters and backpropagation.
     X : ndarray or CSR matrix of shape (n_samples, n_features)
         Training inputs.
-    Y : ndarray of shape (n_samples, n_outputs)
-        Binarized targets in the network's dtype.
+    targets : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Class indices, or a 0/1 indicator matrix for multilabel data.
     sample_weight : ndarray of shape (n_samples,) or None
         Per-sample weights.
     """
+    Y = dense_targets(targets, network.layer_units[-1], network.dtype)
     workspace = network.allocate(X.shape[0])
     start = network.params.astype(np.float64)
     last_finite = {"x": start.copy(), "loss": np.inf}
