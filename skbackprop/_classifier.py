@@ -36,8 +36,15 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # Hyperparameters an optimizer's state depends on: a warm refit keeps the
 # optimizer (its moments, step count and learning rate) only if none changed.
 _OPTIMIZER_PARAMS = (
-    "solver", "learning_rate", "learning_rate_init", "power_t", "momentum",
-    "nesterovs_momentum", "beta_1", "beta_2", "epsilon",
+    "solver",
+    "learning_rate",
+    "learning_rate_init",
+    "power_t",
+    "momentum",
+    "nesterovs_momentum",
+    "beta_1",
+    "beta_2",
+    "epsilon",
 )
 
 
@@ -243,11 +250,17 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [str, "array-like"],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -400,9 +413,7 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             sizes = [sizes]
         sizes = list(sizes)
         if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must contain integers, got {sizes}."
-            )
+            raise ValueError(f"hidden_layer_sizes must contain integers, got {sizes}.")
         if any(s <= 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [int(s) for s in sizes]
@@ -456,6 +467,15 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
+            with np.errstate(over="ignore"):
+                weight_sum = sample_weight.sum()
+            if not np.isfinite(weight_sum):
+                # The loss is a weighted mean: an infinite total is no model.
+                raise ValueError(
+                    f"The sum of sample_weight overflows {X.dtype}. Divide the "
+                    "weights and alpha by a common factor (which leaves the "
+                    "objective unchanged)."
+                )
         if sp.issparse(X):
             # Row slicing for mini-batches is fast in CSR only.
             X = X.tocsr()
@@ -490,7 +510,9 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             self._check_architecture(layer_units)
         self._hidden_activations = hidden_activations
 
-        network = Network(layer_units, hidden_activations, self.out_activation_, X.dtype)
+        network = Network(
+            layer_units, hidden_activations, self.out_activation_, X.dtype
+        )
         network.set_weights(self.coefs_, self.intercepts_)
         # From here on the fitted weights are views of the training buffer.
         self.coefs_, self.intercepts_ = network.coefs, network.intercepts
@@ -577,10 +599,25 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
     def _logits(self, X):
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
             reset=False,
         )
-        return forward_logits(X, self.coefs_, self.intercepts_, self._hidden_activations)
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = forward_logits(
+                X, self.coefs_, self.intercepts_, self._hidden_activations
+            )
+        if not np.isfinite(logits).all():
+            # Inputs far beyond the training data's scale overflow the network:
+            # refuse them rather than return NaN probabilities.
+            raise ValueError(
+                "The network's output overflowed (it is not finite) for some "
+                "samples of X: their values are too large for the fitted weights. "
+                "Scale the inputs, e.g. with sklearn.preprocessing.StandardScaler."
+            )
+        return logits
 
     def _is_single_output(self):
         return self.n_outputs_ == 1 and self._label_binarizer.y_type_ != (
@@ -604,8 +641,9 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         )
         if not np.isfinite(logits).all():
             return np.nan
-        return accuracy_score(y, self._labels_from_logits(logits),
-                              sample_weight=sample_weight)
+        return accuracy_score(
+            y, self._labels_from_logits(logits), sample_weight=sample_weight
+        )
 
     def predict(self, X):
         """Predict class labels.

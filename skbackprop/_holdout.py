@@ -40,8 +40,9 @@ def _row_groups(X):
     return groups
 
 
-def grouped_validation_split(X, strata, sample_weight, validation_fraction,
-                             random_state):
+def grouped_validation_split(
+    X, strata, sample_weight, validation_fraction, random_state
+):
     """Indices of the training and validation rows.
 
     Parameters
@@ -70,8 +71,10 @@ def grouped_validation_split(X, strata, sample_weight, validation_fraction,
         one to train on.
     """
     groups = _row_groups(X)
-    active = np.ones(X.shape[0], dtype=bool) if sample_weight is None else (
-        sample_weight > 0
+    active = (
+        np.ones(X.shape[0], dtype=bool)
+        if sample_weight is None
+        else (sample_weight > 0)
     )
     # Distinct active groups in canonical (content) order.
     active_groups = np.unique(groups[active])

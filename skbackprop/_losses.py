@@ -100,9 +100,7 @@ def _logistic_and_loss(Z, out, Y, sample_weight):
 
 OUTPUT_LAYERS = {
     "softmax": OutputLayer("softmax", _softmax, _log_softmax, _softmax_and_loss),
-    "logistic": OutputLayer(
-        "logistic", _logistic, _log_logistic, _logistic_and_loss
-    ),
+    "logistic": OutputLayer("logistic", _logistic, _log_logistic, _logistic_and_loss),
 }
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._activations import ACTIVATIONS
+from ._blas import axpy
 from ._losses import OUTPUT_LAYERS, output_error
 
 __all__ = ["Network", "forward_logits"]
@@ -191,7 +192,7 @@ class Network:
 
         # L2 penalty: d/dW of 0.5 alpha ||W||^2 / sum(sw) = alpha W / sum(sw)
         if alpha:
-            self.grads[: self.n_coef] += (alpha / weight_sum) * coef_flat
+            axpy(coef_flat, self.grads[: self.n_coef], alpha / weight_sum)
         return loss
 
 
@@ -211,7 +212,8 @@ class _Workspace:
         self.batch_size = batch_size
         self.Z = [np.empty((batch_size, u), dtype=dtype) for u in units]
         self.A = [
-            Z if l < n_hidden and network.hidden_activations[l].in_place
+            Z
+            if l < n_hidden and network.hidden_activations[l].in_place
             else np.empty_like(Z)
             for l, Z in enumerate(self.Z)
         ]
@@ -223,8 +225,11 @@ class _Workspace:
         """Buffers trimmed to the first ``n`` rows (contiguous views)."""
         if n == self.batch_size:
             return self.Z, self.A, self.dZ
-        return ([b[:n] for b in self.Z], [b[:n] for b in self.A],
-                [b[:n] for b in self.dZ])
+        return (
+            [b[:n] for b in self.Z],
+            [b[:n] for b in self.A],
+            [b[:n] for b in self.dZ],
+        )
 
     def scratch(self, shape):
         """A scratch view of the given 2-D shape."""

@@ -9,20 +9,10 @@ spent once the step is taken, serves as the scratch space.
 """
 
 import numpy as np
-from scipy.linalg import blas
+
+from ._blas import axpy
 
 __all__ = ["SGD", "Adam", "make_optimizer"]
-
-
-def _axpy(x, y, a):
-    """``y += a * x`` in place, in one pass (BLAS axpy)."""
-    if x.dtype == np.float32:
-        blas.saxpy(x, y, a=a)
-    elif x.dtype == np.float64:
-        blas.daxpy(x, y, a=a)
-    else:  # pragma: no cover - parameters are always float32 or float64
-        y += a * x
-    return y
 
 
 class _Optimizer:
@@ -87,7 +77,13 @@ class SGD(_Optimizer):
     """
 
     def __init__(
-        self, n_params, dtype, learning_rate_init, lr_schedule, momentum, nesterov,
+        self,
+        n_params,
+        dtype,
+        learning_rate_init,
+        lr_schedule,
+        momentum,
+        nesterov,
         power_t,
     ):
         super().__init__(n_params, dtype, learning_rate_init)
@@ -99,16 +95,18 @@ class SGD(_Optimizer):
 
     def update(self, params, grads):
         self.velocity *= self.momentum
-        _axpy(grads, self.velocity, -self.learning_rate)
+        axpy(grads, self.velocity, -self.learning_rate)
         if self.nesterov:
-            _axpy(self.velocity, params, self.momentum)
-            _axpy(grads, params, -self.learning_rate)
+            axpy(self.velocity, params, self.momentum)
+            axpy(grads, params, -self.learning_rate)
         else:
             params += self.velocity
 
     def iteration_ends(self, time_step):
         if self.lr_schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+            self.learning_rate = (
+                self.learning_rate_init / (time_step + 1) ** self.power_t
+            )
 
     def trigger_stopping(self, message, verbose):
         if self.lr_schedule != "adaptive":
@@ -155,10 +153,10 @@ class Adam(_Optimizer):
     def update(self, params, grads):
         self.t += 1
         self.m *= self.beta_1
-        _axpy(grads, self.m, 1 - self.beta_1)
+        axpy(grads, self.m, 1 - self.beta_1)
         self.v *= self.beta_2
         squared = np.multiply(grads, grads, out=grads)  # g is spent from here on
-        _axpy(squared, self.v, 1 - self.beta_2)
+        axpy(squared, self.v, 1 - self.beta_2)
         self.learning_rate = (
             self.learning_rate_init
             * np.sqrt(1 - self.beta_2**self.t)
@@ -167,7 +165,7 @@ class Adam(_Optimizer):
         step = np.sqrt(self.v, out=grads)
         step += self.epsilon
         np.divide(self.m, step, out=step)
-        _axpy(step, params, -self.learning_rate)
+        axpy(step, params, -self.learning_rate)
 
     def reset(self):
         self.m[:] = 0
@@ -193,10 +191,19 @@ def make_optimizer(estimator, n_params, dtype):
     """
     if estimator.solver == "sgd":
         return SGD(
-            n_params, dtype, estimator.learning_rate_init, estimator.learning_rate,
-            estimator.momentum, estimator.nesterovs_momentum, estimator.power_t,
+            n_params,
+            dtype,
+            estimator.learning_rate_init,
+            estimator.learning_rate,
+            estimator.momentum,
+            estimator.nesterovs_momentum,
+            estimator.power_t,
         )
     return Adam(
-        n_params, dtype, estimator.learning_rate_init, estimator.beta_1,
-        estimator.beta_2, estimator.epsilon,
+        n_params,
+        dtype,
+        estimator.learning_rate_init,
+        estimator.beta_1,
+        estimator.beta_2,
+        estimator.epsilon,
     )

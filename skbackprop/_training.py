@@ -52,8 +52,7 @@ def _validation_split(est, X, targets, sample_weight):
     """Hold out part of the data for early stopping (see ``_holdout``)."""
     if est.validation_fraction == 0:
         raise ValueError(
-            "early_stopping=True needs a validation set: set validation_fraction "
-            "> 0."
+            "early_stopping=True needs a validation set: set validation_fraction > 0."
         )
     # Multilabel rows are label sets, with no single class to stratify by.
     strata = None if targets.ndim == 2 else targets
@@ -66,7 +65,9 @@ def _validation_split(est, X, targets, sample_weight):
         sw_val = sample_weight[validation_rows]
     y_val = est._labels_from_targets(targets[validation_rows])
     return (
-        X[train_rows], targets[train_rows], sw_train,
+        X[train_rows],
+        targets[train_rows],
+        sw_train,
         (X[validation_rows], y_val, sw_val),
     )
 
@@ -108,8 +109,9 @@ class _BatchSource:
     once and allocates nothing sizeable for dense input.
     """
 
-    def __init__(self, X, targets, n_outputs, sample_weight, batch_size, shuffle,
-                 random_state):
+    def __init__(
+        self, X, targets, n_outputs, sample_weight, batch_size, shuffle, random_state
+    ):
         self.X, self.targets, self.sample_weight = X, targets, sample_weight
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -119,11 +121,13 @@ class _BatchSource:
         self._Y_buffer = np.empty((batch_size, n_outputs), dtype=X.dtype)
         if shuffle:
             self._X_buffer = (
-                None if sp.issparse(X)
+                None
+                if sp.issparse(X)
                 else np.empty((batch_size, X.shape[1]), dtype=X.dtype)
             )
             self._sw_buffer = (
-                None if sample_weight is None
+                None
+                if sample_weight is None
                 else np.empty(batch_size, dtype=sample_weight.dtype)
             )
 
@@ -137,8 +141,12 @@ class _BatchSource:
             if not self.shuffle:
                 rows = slice(start, stop)
                 sw = None if self.sample_weight is None else self.sample_weight[rows]
-                Y_batch = dense_targets(self.targets[rows], n_outputs,
-                                        self._Y_buffer.dtype, out=self._Y_buffer)
+                Y_batch = dense_targets(
+                    self.targets[rows],
+                    n_outputs,
+                    self._Y_buffer.dtype,
+                    out=self._Y_buffer,
+                )
                 yield self.X[rows], Y_batch, sw
                 continue
             rows = self.order[start:stop]
@@ -146,14 +154,17 @@ class _BatchSource:
             if self._X_buffer is None:
                 X_batch = self.X[rows]
             else:
-                X_batch = np.take(self.X, rows, axis=0, out=self._X_buffer[:n],
-                                  mode="clip")
-            Y_batch = dense_targets(self.targets[rows], n_outputs,
-                                    self._Y_buffer.dtype, out=self._Y_buffer)
+                X_batch = np.take(
+                    self.X, rows, axis=0, out=self._X_buffer[:n], mode="clip"
+                )
+            Y_batch = dense_targets(
+                self.targets[rows], n_outputs, self._Y_buffer.dtype, out=self._Y_buffer
+            )
             sw = None
             if self.sample_weight is not None:
-                sw = np.take(self.sample_weight, rows, out=self._sw_buffer[:n],
-                             mode="clip")
+                sw = np.take(
+                    self.sample_weight, rows, out=self._sw_buffer[:n], mode="clip"
+                )
             yield X_batch, Y_batch, sw
 
 
@@ -220,8 +231,13 @@ def fit_stochastic(est, network, X, targets, sample_weight, incremental):
         )
 
     batches = _BatchSource(
-        X, targets, network.layer_units[-1], sample_weight,
-        _batch_size(est.batch_size, X.shape[0]), est.shuffle, est._random_state,
+        X,
+        targets,
+        network.layer_units[-1],
+        sample_weight,
+        _batch_size(est.batch_size, X.shape[0]),
+        est.shuffle,
+        est._random_state,
     )
     workspace = network.allocate(batches.batch_size)
     optimizer = est._optimizer
@@ -356,7 +372,11 @@ def fit_lbfgs(est, network, X, targets, sample_weight):
                 method="L-BFGS-B",
                 jac=True,
                 callback=record,
-                options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+                options={
+                    "maxfun": est.max_fun,
+                    "maxiter": est.max_iter,
+                    "gtol": est.tol,
+                },
             )
         except KeyboardInterrupt:
             result = None
@@ -393,7 +413,8 @@ def fit_lbfgs(est, network, X, targets, sample_weight):
         if not np.isfinite(est.loss_):
             # Not one finished iteration: report the starting point's loss.
             np.copyto(network.params, start, casting="same_kind")
-            est.loss_ = network.loss_and_gradient(
-                X, Y, sample_weight, est.alpha, workspace
-            )
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                est.loss_ = network.loss_and_gradient(
+                    X, Y, sample_weight, est.alpha, workspace
+                )
     est.best_loss_ = min(est.loss_curve_, default=est.loss_)

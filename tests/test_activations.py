@@ -72,11 +72,14 @@ def test_derivative_scales_incoming_error():
     for activation in ACTIVATIONS.values():
         A = activation.forward(Z.copy(), out=np.empty_like(Z))
         ones = activation.multiply_derivative(
-            np.ones_like(Z), A, None if activation.in_place else Z.copy(),
-            np.empty_like(Z))
+            np.ones_like(Z),
+            A,
+            None if activation.in_place else Z.copy(),
+            np.empty_like(Z),
+        )
         scaled = activation.multiply_derivative(
-            delta.copy(), A, None if activation.in_place else Z.copy(),
-            np.empty_like(Z))
+            delta.copy(), A, None if activation.in_place else Z.copy(), np.empty_like(Z)
+        )
         np.testing.assert_allclose(scaled, delta * ones, rtol=1e-12)
 
 

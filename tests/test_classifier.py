@@ -23,8 +23,12 @@ def _both(**params):
     [
         dict(solver="adam"),
         dict(solver="sgd", nesterovs_momentum=True),
-        dict(solver="sgd", nesterovs_momentum=False, learning_rate="invscaling",
-             learning_rate_init=0.05),
+        dict(
+            solver="sgd",
+            nesterovs_momentum=False,
+            learning_rate="invscaling",
+            learning_rate_init=0.05,
+        ),
         dict(solver="lbfgs"),
         dict(solver="adam", activation="logistic", hidden_layer_sizes=(20, 10)),
         dict(solver="sgd", learning_rate="adaptive", tol=0.5, n_iter_no_change=2),
@@ -40,8 +44,9 @@ def test_same_training_run_as_mlpclassifier(small_digits, params):
     theirs.fit(X, y)
     assert ours.n_iter_ == theirs.n_iter_
     assert len(ours.coefs_) == len(theirs.coefs_)
-    for mine, reference in zip(ours.coefs_ + ours.intercepts_,
-                               theirs.coefs_ + theirs.intercepts_):
+    for mine, reference in zip(
+        ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_
+    ):
         np.testing.assert_allclose(mine, reference, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=1e-7)
     if params["solver"] != "lbfgs":
@@ -50,13 +55,15 @@ def test_same_training_run_as_mlpclassifier(small_digits, params):
 
 def test_weights_copied_from_mlpclassifier_predict_the_same(small_digits):
     X, y = small_digits
-    theirs = MLPClassifier(hidden_layer_sizes=(30, 20), random_state=0,
-                           max_iter=30).fit(X, y)
+    theirs = MLPClassifier(
+        hidden_layer_sizes=(30, 20), random_state=0, max_iter=30
+    ).fit(X, y)
     ours = MLPBackpropClassifier(hidden_layer_sizes=(30, 20), max_iter=1).fit(X, y)
     ours.coefs_ = [c.copy() for c in theirs.coefs_]
     ours.intercepts_ = [b.copy() for b in theirs.intercepts_]
-    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-10, atol=1e-12
+    )
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
 
 
@@ -71,9 +78,17 @@ def test_fitted_attributes_have_mlpclassifier_layout(small_digits):
     ours, theirs = _both(hidden_layer_sizes=(16, 8), random_state=0, max_iter=5)
     ours.fit(X, y)
     theirs.fit(X, y)
-    for name in ["classes_", "n_features_in_", "n_layers_", "n_outputs_",
-                 "out_activation_", "t_", "n_iter_", "best_validation_score_",
-                 "validation_scores_"]:
+    for name in [
+        "classes_",
+        "n_features_in_",
+        "n_layers_",
+        "n_outputs_",
+        "out_activation_",
+        "t_",
+        "n_iter_",
+        "best_validation_score_",
+        "validation_scores_",
+    ]:
         np.testing.assert_equal(getattr(ours, name), getattr(theirs, name))
     assert [c.shape for c in ours.coefs_] == [c.shape for c in theirs.coefs_]
     assert [b.shape for b in ours.intercepts_] == [b.shape for b in theirs.intercepts_]
@@ -93,8 +108,9 @@ def test_labels_are_returned_as_given(labels):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 4))
     y = labels[np.argmax(X[:, :3], axis=1)]
-    clf = MLPBackpropClassifier(hidden_layer_sizes=(16,), random_state=0,
-                                max_iter=400).fit(X, y)
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(16,), random_state=0, max_iter=400
+    ).fit(X, y)
     np.testing.assert_array_equal(clf.classes_, np.unique(labels))
     predictions = clf.predict(X)
     assert predictions.dtype == y.dtype
@@ -113,8 +129,9 @@ def test_binary_outputs():
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     scores = clf.decision_function(X)
     assert scores.shape == (80,)
-    np.testing.assert_array_equal(clf.classes_[(scores > 0).astype(int)],
-                                  clf.predict(X))
+    np.testing.assert_array_equal(
+        clf.classes_[(scores > 0).astype(int)], clf.predict(X)
+    )
     np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-9)
 
 
@@ -122,8 +139,9 @@ def test_multilabel_targets():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(120, 5))
     Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0.5, X[:, 0] + X[:, 2] > 0]).astype(int)
-    clf = MLPBackpropClassifier(hidden_layer_sizes=(16,), random_state=0,
-                                max_iter=400).fit(X, Y)
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(16,), random_state=0, max_iter=400
+    ).fit(X, Y)
     assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 3
     assert clf.predict(X).shape == Y.shape
     proba = clf.predict_proba(X)
@@ -150,8 +168,9 @@ def test_predict_log_proba_is_finite_in_float32(small_digits):
     proba = ours.predict_proba(X32)
     # Where the probability is representable, both agree.
     representable = proba > 1e-30
-    np.testing.assert_allclose(log_proba[representable], np.log(proba[representable]),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        log_proba[representable], np.log(proba[representable]), rtol=1e-4, atol=1e-5
+    )
     # MLPClassifier returns -inf on the same kind of model.
     theirs = MLPClassifier(random_state=0, max_iter=50).fit(X32, y)
     with np.errstate(divide="ignore"):
@@ -178,8 +197,9 @@ def test_sparse_input_equals_dense(small_digits, container, solver):
     )
     for a, b in zip(dense.coefs_, sparse.coefs_):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(dense.predict_proba(X), sparse.predict_proba(container(X)),
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        dense.predict_proba(X), sparse.predict_proba(container(X)), rtol=1e-6, atol=1e-9
+    )
 
 
 def test_dataframe_feature_names(small_digits):
@@ -196,7 +216,9 @@ def test_fit_never_writes_into_x(small_digits):
     X, y = small_digits
     X_before = X.copy()
     for activation in ["relu", "gelu", "leaky_relu"]:
-        MLPBackpropClassifier(activation=activation, max_iter=3, random_state=0).fit(X, y)
+        MLPBackpropClassifier(activation=activation, max_iter=3, random_state=0).fit(
+            X, y
+        )
     np.testing.assert_array_equal(X, X_before)
 
 
@@ -211,9 +233,15 @@ def test_warm_start_continues_the_optimizer(small_digits, solver):
     # Two warm fits of 4 epochs are exactly one fit of 8: weights, moments,
     # step count and learning rate all carry over.
     X, y = small_digits
-    params = dict(solver=solver, shuffle=False, random_state=0, tol=0,
-                  n_iter_no_change=100, learning_rate="invscaling"
-                  if solver == "sgd" else "constant", learning_rate_init=0.01)
+    params = dict(
+        solver=solver,
+        shuffle=False,
+        random_state=0,
+        tol=0,
+        n_iter_no_change=100,
+        learning_rate="invscaling" if solver == "sgd" else "constant",
+        learning_rate_init=0.01,
+    )
     warm = MLPBackpropClassifier(warm_start=True, **params)
     _epochs(warm, X, y, 4)
     _epochs(warm, X, y, 4)
@@ -221,7 +249,9 @@ def test_warm_start_continues_the_optimizer(small_digits, solver):
     single = _epochs(MLPBackpropClassifier(**params), X, y, 8)
     for a, b in zip(warm.coefs_ + warm.intercepts_, single.coefs_ + single.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-    assert warm.t_ == single.t_ and warm.loss_curve_ == pytest.approx(single.loss_curve_)
+    assert warm.t_ == single.t_ and warm.loss_curve_ == pytest.approx(
+        single.loss_curve_
+    )
 
     # MLPClassifier restarts Adam's moments (scikit-learn issue 6091).
     if solver == "adam":
@@ -258,7 +288,7 @@ def test_partial_fit_improves_accuracy(digits_split):
     clf = MLPBackpropClassifier(random_state=0)
     classes = np.unique(y_train)
     scores = []
-    for epoch in range(6):
+    for _ in range(6):
         for chunk in np.array_split(np.arange(len(X_train)), 4):
             clf.partial_fit(X_train[chunk], y_train[chunk], classes=classes)
         scores.append(clf.score(X_test, y_test))
@@ -278,14 +308,15 @@ def test_partial_fit_label_errors(small_digits):
 def test_partial_fit_hidden_where_it_cannot_work():
     assert not hasattr(MLPBackpropClassifier(solver="lbfgs"), "partial_fit")
     with pytest.raises(AttributeError) as error:
-        MLPBackpropClassifier(early_stopping=True).partial_fit
+        getattr(MLPBackpropClassifier(early_stopping=True), "partial_fit")  # noqa: B009
     assert "early_stopping=True" in str(error.value.__cause__)
 
 
 def test_early_stopping_restores_best_epoch(digits_split):
     X_train, X_test, y_train, y_test = digits_split
-    clf = MLPBackpropClassifier(early_stopping=True, random_state=0,
-                                n_iter_no_change=5).fit(X_train, y_train)
+    clf = MLPBackpropClassifier(
+        early_stopping=True, random_state=0, n_iter_no_change=5
+    ).fit(X_train, y_train)
     assert clf.n_iter_ < clf.max_iter
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
@@ -299,8 +330,9 @@ def test_early_stopping_holds_out_duplicates_together():
     rng = np.random.RandomState(0)
     X = np.repeat(rng.normal(size=(40, 3)), 3, axis=0)  # every row three times
     strata = np.repeat(rng.randint(0, 2, size=40), 3)
-    train, validation = grouped_validation_split(X, strata, None, 0.2,
-                                                 np.random.RandomState(0))
+    train, validation = grouped_validation_split(
+        X, strata, None, 0.2, np.random.RandomState(0)
+    )
     train_rows = {row.tobytes() for row in X[train]}
     assert not any(row.tobytes() in train_rows for row in X[validation])
     assert len(validation) >= 2 * 3
@@ -313,13 +345,19 @@ def test_early_stopping_weights_act_as_repeats():
     counts = rng.randint(0, 4, size=60)
     order = rng.permutation(counts.sum())
     X_rep, y_rep = np.repeat(X, counts, axis=0)[order], np.repeat(y, counts)[order]
-    params = dict(early_stopping=True, random_state=0, max_iter=30,
-                  batch_size=500, hidden_layer_sizes=(10,))
+    params = dict(
+        early_stopping=True,
+        random_state=0,
+        max_iter=30,
+        batch_size=500,
+        hidden_layer_sizes=(10,),
+    )
     weighted = MLPBackpropClassifier(**params).fit(X, y, sample_weight=counts)
     repeated = MLPBackpropClassifier(**params).fit(X_rep, y_rep)
     np.testing.assert_allclose(weighted.validation_scores_, repeated.validation_scores_)
-    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("activation", ["identity", "relu"])
@@ -327,8 +365,13 @@ def test_divergence_keeps_last_sound_weights(activation):
     rng = np.random.RandomState(0)
     X = rng.normal(scale=1e3, size=(100, 5))  # unscaled, and a far too high rate
     y = (X[:, 0] > 0).astype(int)
-    clf = MLPBackpropClassifier(solver="sgd", activation=activation,
-                                learning_rate_init=10, max_iter=50, random_state=0)
+    clf = MLPBackpropClassifier(
+        solver="sgd",
+        activation=activation,
+        learning_rate_init=10,
+        max_iter=50,
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning, match="diverged.*learning rate"):
         clf.fit(X, y)
     assert all(np.isfinite(c).all() for c in clf.coefs_ + clf.intercepts_)
@@ -344,8 +387,10 @@ def test_divergence_keeps_last_sound_weights(activation):
     [
         (dict(hidden_layer_sizes=(10, 0)), "hidden_layer_sizes must be > 0"),
         (dict(hidden_layer_sizes=(10, 2.5)), "must contain integers"),
-        (dict(hidden_layer_sizes=(10, 5), activation=["relu"]),
-         "activation has 1 entries but hidden_layer_sizes defines 2"),
+        (
+            dict(hidden_layer_sizes=(10, 5), activation=["relu"]),
+            "activation has 1 entries but hidden_layer_sizes defines 2",
+        ),
         (dict(activation="step"), "cannot be trained by backpropagation"),
         (dict(activation="swish"), "Unknown activation 'swish'"),
         (dict(early_stopping=True, validation_fraction=0.0), "validation_fraction"),
@@ -363,6 +408,9 @@ def test_verbose_prints_one_line_per_epoch(small_digits, capsys):
     X, y = small_digits
     for solver in ["adam", "lbfgs"]:
         MLPBackpropClassifier(solver=solver, max_iter=3, verbose=True).fit(X, y)
-        lines = [line for line in capsys.readouterr().out.splitlines()
-                 if line.startswith("Iteration")]
+        lines = [
+            line
+            for line in capsys.readouterr().out.splitlines()
+            if line.startswith("Iteration")
+        ]
         assert len(lines) == 3

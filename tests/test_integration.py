@@ -17,16 +17,22 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 def test_grid_search_over_pipeline_in_parallel(digits_split):
     X_train, X_test, y_train, y_test = digits_split
-    pipeline = Pipeline([
-        ("scale", StandardScaler()),
-        ("mlp", MLPBackpropClassifier(max_iter=60, random_state=0)),
-    ])
+    pipeline = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("mlp", MLPBackpropClassifier(max_iter=60, random_state=0)),
+        ]
+    )
     grid = [
-        {"mlp__hidden_layer_sizes": [(32,), (64,)],
-         "mlp__activation": ["relu", "tanh", "gelu"]},
+        {
+            "mlp__hidden_layer_sizes": [(32,), (64,)],
+            "mlp__activation": ["relu", "tanh", "gelu"],
+        },
         # A per-layer list needs as many hidden layers as names.
-        {"mlp__hidden_layer_sizes": [(48, 24)],
-         "mlp__activation": [["relu", "tanh"], ["silu", "elu"]]},
+        {
+            "mlp__hidden_layer_sizes": [(48, 24)],
+            "mlp__activation": [["relu", "tanh"], ["silu", "elu"]],
+        },
     ]
     search = GridSearchCV(pipeline, grid, cv=3, n_jobs=2, error_score="raise")
     search.fit(X_train, y_train)
@@ -40,18 +46,24 @@ def test_grid_search_over_pipeline_in_parallel(digits_split):
 def test_cross_val_score(digits_split):
     X_train, _, y_train, _ = digits_split
     scores = cross_val_score(
-        make_pipeline(StandardScaler(),
-                      MLPBackpropClassifier(hidden_layer_sizes=(32,), max_iter=50,
-                                            random_state=0)),
-        X_train, y_train, cv=3,
+        make_pipeline(
+            StandardScaler(),
+            MLPBackpropClassifier(
+                hidden_layer_sizes=(32,), max_iter=50, random_state=0
+            ),
+        ),
+        X_train,
+        y_train,
+        cv=3,
     )
     assert scores.shape == (3,) and scores.min() > 0.9
 
 
 def test_clone_keeps_parameters_and_drops_fitted_state(small_digits):
     X, y = small_digits
-    clf = MLPBackpropClassifier(activation=["relu", "tanh"], hidden_layer_sizes=(8, 4),
-                                max_iter=3).fit(X, y)
+    clf = MLPBackpropClassifier(
+        activation=["relu", "tanh"], hidden_layer_sizes=(8, 4), max_iter=3
+    ).fit(X, y)
     copy = clone(clf)
     assert copy.get_params() == clf.get_params()
     assert not hasattr(copy, "coefs_")
@@ -60,8 +72,9 @@ def test_clone_keeps_parameters_and_drops_fitted_state(small_digits):
 @pytest.mark.parametrize("how", ["pickle", "joblib"])
 def test_pickle_round_trip_predicts_identically(small_digits, tmp_path, how):
     X, y = small_digits
-    clf = MLPBackpropClassifier(hidden_layer_sizes=(16, 8), activation="gelu",
-                                max_iter=10, random_state=0).fit(X, y)
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(16, 8), activation="gelu", max_iter=10, random_state=0
+    ).fit(X, y)
     if how == "pickle":
         restored = pickle.loads(pickle.dumps(clf))
     else:
