@@ -5,7 +5,8 @@
 """
 
 from ._classifier import MLPBackpropClassifier
+from ._gradient_check import check_gradients
 
-__all__ = ["MLPBackpropClassifier", "__version__"]
+__all__ = ["MLPBackpropClassifier", "__version__", "check_gradients"]
 
 __version__ = "0.1.0"

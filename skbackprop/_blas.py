@@ -1,29 +1,55 @@
-"""In-place vector updates through BLAS level 1."""
+"""In-place vector updates: BLAS when it runs serially, numpy otherwise.
+
+``y += a * x`` over the parameter vector is memory-bound. BLAS ``axpy`` does it
+in one pass, numpy in two (a multiply into scratch, then an add). But OpenBLAS
+splits long level-1 calls across its threads, and synchronising them costs far
+more than the update itself whenever another process competes for the cores
+(measured on two busy cores: median 11 us, 90th percentile 8 ms for 235k
+floats). So the BLAS path is taken only when BLAS runs one thread.
+"""
 
 import numpy as np
 from scipy.linalg import blas
+from threadpoolctl import threadpool_info
 
-__all__ = ["axpy"]
+__all__ = ["Axpy", "blas_is_serial"]
 
 
-def axpy(x, y, a):
-    """``y += a * x`` in place and in one pass (BLAS axpy).
+def blas_is_serial():
+    """Whether every loaded BLAS library runs a single thread."""
+    return all(
+        info["num_threads"] == 1
+        for info in threadpool_info()
+        if info["user_api"] == "blas"
+    )
+
+
+class Axpy:
+    """``y += a * x`` in place, for vectors of up to ``size`` elements.
 
     Parameters
     ----------
-    x, y : ndarray of shape (n,)
-        Contiguous vectors of the same floating dtype; ``y`` is updated.
-    a : float
-        Scale of ``x``.
-
-    Returns
-    -------
-    y : ndarray
+    size : int
+        Longest vector to update.
+    dtype : numpy dtype
+        Floating dtype of the vectors.
+    use_blas : bool
+        Take the BLAS path (one pass); otherwise use numpy with a scratch
+        vector allocated here.
     """
-    if x.dtype == np.float32:
-        blas.saxpy(x, y, a=a)
-    elif x.dtype == np.float64:
-        blas.daxpy(x, y, a=a)
-    else:  # pragma: no cover - parameters are always float32 or float64
-        y += a * x
-    return y
+
+    def __init__(self, size, dtype, use_blas):
+        self.dtype = np.dtype(dtype)
+        self.use_blas = bool(use_blas) and self.dtype in (np.float32, np.float64)
+        self._scratch = None if self.use_blas else np.empty(size, dtype=dtype)
+
+    def __call__(self, x, y, a):
+        """Update ``y`` in place and return it."""
+        if self.use_blas:
+            # Looked up per call: the optimizer holding this object is pickled
+            # with the model, and BLAS routines do not pickle.
+            (blas.saxpy if self.dtype == np.float32 else blas.daxpy)(x, y, a=a)
+            return y
+        scaled = np.multiply(x, a, out=self._scratch[: x.size])
+        y += scaled
+        return y

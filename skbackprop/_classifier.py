@@ -4,11 +4,22 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.metrics import accuracy_score
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.callback import CallbackSupportMixin
+from sklearn.metrics import check_scoring
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -22,8 +33,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import resolve_activations
-from ._initializers import glorot_uniform
+from ._activations import ACTIVATIONS, resolve_activations
+from ._blas import blas_is_serial
+from ._class_weight import class_sample_weights
+from ._initializers import INITIALIZERS, initial_weights
 from ._losses import OUTPUT_LAYERS
 from ._network import Network, forward_logits
 from ._optimizers import make_optimizer
@@ -31,7 +44,7 @@ from ._training import fit_lbfgs, fit_stochastic
 
 __all__ = ["MLPBackpropClassifier"]
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
 # Hyperparameters an optimizer's state depends on: a warm refit keeps the
 # optimizer (its moments, step count and learning rate) only if none changed.
@@ -45,6 +58,7 @@ _OPTIMIZER_PARAMS = (
     "beta_1",
     "beta_2",
     "epsilon",
+    "weight_decay",
 )
 
 
@@ -54,7 +68,13 @@ def _probability_bounds(dtype):
     return info.tiny, 1 - info.epsneg
 
 
-class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
+class MLPBackpropClassifier(
+    CallbackSupportMixin,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Multilayer-perceptron classifier trained by backpropagation.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
@@ -76,10 +96,13 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         (exact, with the normal distribution function) and 'silu'. Functions
         without a usable derivative, such as a step function, are refused.
 
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}, \
+default='adam'
         The weight optimizer: 'lbfgs' is scipy's L-BFGS-B on the full batch,
         'sgd' stochastic gradient descent with momentum, 'adam' the Adam
-        optimizer of Kingma and Ba.
+        optimizer of Kingma and Ba, 'adamw' Adam with decoupled weight decay
+        (``weight_decay``), 'rmsprop' RMSprop (decay rate ``beta_2``) and
+        'adagrad' Adagrad.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty ``0.5 * alpha * sum ||W||^2``, divided by
@@ -90,14 +113,15 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         'auto' means ``min(200, n_samples)``. Ignored by 'lbfgs'.
 
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of 'sgd': 'constant' keeps
-        ``learning_rate_init``; 'invscaling' uses
-        ``learning_rate_init / pow(t, power_t)`` at time step ``t``;
-        'adaptive' divides the rate by 5 each time ``n_iter_no_change``
-        consecutive epochs fail to improve by ``tol``.
+        Learning-rate schedule of every stochastic solver (MLPClassifier
+        applies it to 'sgd' only): 'constant' keeps ``learning_rate_init``;
+        'invscaling' uses ``learning_rate_init / pow(t, power_t)`` after ``t``
+        (weighted) samples; 'adaptive' divides the rate by 5 each time
+        ``n_iter_no_change`` consecutive epochs fail to improve by ``tol``,
+        and stops below 1e-6.
 
     learning_rate_init : float, default=0.001
-        Initial step size of 'sgd' and 'adam'.
+        Initial step size of the stochastic solvers.
 
     power_t : float, default=0.5
         Exponent of the 'invscaling' schedule.
@@ -162,6 +186,50 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
     max_fun : int, default=15000
         Maximum number of loss evaluations of 'lbfgs'.
 
+    dropout : float or sequence of float, default=0.0
+        Inverted dropout: during training each hidden unit's output is zeroed
+        with this probability and the others scaled by ``1 / (1 - p)``; one
+        rate for every hidden layer or one per hidden layer, each in [0, 1).
+        Prediction uses no dropout and is deterministic. The masks depend on
+        the sample, the epoch, the unit and ``random_state`` only, so repeated
+        samples share them and sample weights act as repetitions. Stochastic
+        solvers only.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``: a dict
+        ``{label: weight}`` (single-label targets), or 'balanced' for
+        ``n_samples / (n_classes * n_samples_of_class)`` computed with the
+        sample weights; for multilabel targets each label is balanced as a
+        binary output and a sample's weight is the product. ``partial_fit`` is
+        unavailable with 'balanced'.
+
+    alpha_l1 : float, default=0.0
+        Strength of an L1 penalty ``alpha_l1 * sum |W|``, divided by the sum of
+        the sample weights, beside ``alpha``'s L2 penalty; its gradient is
+        ``alpha_l1 * sign(W)``.
+
+    max_grad_norm : float or None, default=None
+        Clip the gradient by its global norm: when the norm over all weights
+        and biases exceeds this value, the whole gradient is rescaled to it
+        before the step. Stochastic solvers only.
+
+    init : {'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal', \
+'lecun_uniform', 'lecun_normal'}, default='glorot_uniform'
+        Initial weights. 'glorot_uniform' is MLPClassifier's scheme (same
+        draws for the same ``random_state``); He variants scale with
+        ``2 / fan_in`` (suits rectifiers), LeCun with ``1 / fan_in``; their
+        biases start at zero.
+
+    weight_decay : float, default=0.01
+        Decoupled weight decay of 'adamw': after every step the weights (not
+        the biases) shrink by ``learning_rate * weight_decay``.
+
+    scoring : str, callable or None, default=None
+        What early stopping monitors on validation data, and what
+        ``history_['val_score']`` records: None for accuracy
+        (MLPClassifier's choice), 'loss' for the negative validation log-loss,
+        or any scikit-learn scorer name or callable. Larger is better.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -197,7 +265,7 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`. Defined only when ``X`` has
         feature names that are all strings.
 
@@ -214,6 +282,14 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
     out_activation_ : str
         Output activation: 'softmax' for multiclass, 'logistic' for binary and
         multilabel targets.
+
+    history_ : dict of list
+        One entry per epoch (per iteration for 'lbfgs'), across warm starts:
+        ``'loss'`` the training objective, ``'val_loss'`` and ``'val_score'``
+        on validation data (None without any), ``'learning_rate'`` the rate
+        used (NaN for 'lbfgs'), and ``'grad_norm'`` the root mean square over
+        the epoch's batches of each layer's gradient norm, one value per
+        layer. ``pandas.DataFrame(history_)`` makes it a table to plot.
 
     See Also
     --------
@@ -255,7 +331,7 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [str, "array-like"],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", *_STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
@@ -282,6 +358,13 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "alpha_l1": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "init": [StrOptions(set(INITIALIZERS))],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "scoring": [str, callable, None],
     }
 
     def __init__(
@@ -310,6 +393,13 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        class_weight=None,
+        alpha_l1=0.0,
+        max_grad_norm=None,
+        init="glorot_uniform",
+        weight_decay=0.01,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -334,10 +424,26 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.class_weight = class_weight
+        self.alpha_l1 = alpha_l1
+        self.max_grad_norm = max_grad_norm
+        self.init = init
+        self.weight_decay = weight_decay
+        self.scoring = scoring
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the model to data matrix X and targets y.
 
         Parameters
@@ -353,12 +459,31 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             Non-negative weights of the samples; the loss and its gradient are
             weighted means over them.
 
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+default=None
+            Validation inputs. Their loss and score are recorded in
+            ``history_`` every epoch, and ``early_stopping`` monitors them
+            instead of holding out part of ``X``. In a Pipeline, earlier steps
+            do not transform ``X_val``; pass it already transformed.
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation targets; required with ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit(
+            X,
+            y,
+            sample_weight,
+            incremental=False,
+            validation=(X_val, y_val, sample_weight_val),
+        )
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -371,6 +496,13 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             raise AttributeError(
                 "partial_fit is not available with early_stopping=True; set "
                 "early_stopping=False to train incrementally."
+            )
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            # One batch's class frequencies are not the data's.
+            raise AttributeError(
+                "partial_fit is not available with class_weight='balanced'; "
+                "compute the weights once (sklearn.utils.class_weight."
+                "compute_class_weight) and pass them as a dict."
             )
         return True
 
@@ -464,10 +596,12 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         else:
             targets = np.searchsorted(self.classes_, column_or_1d(y))
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
+            # Weights beyond X's dtype are refused (infinite after the cast, or
+            # in their sum) without overflow warnings on the way.
             with np.errstate(over="ignore"):
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                )
                 weight_sum = sample_weight.sum()
             if not np.isfinite(weight_sum):
                 # The loss is a weighted mean: an infinite total is no model.
@@ -491,9 +625,66 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         """Class labels (or the indicator rows) of compact targets."""
         return targets if targets.ndim == 2 else self.classes_[targets]
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _resolve_dropout(self, n_hidden):
+        """One drop probability per hidden layer, checked."""
+        if isinstance(self.dropout, Real):
+            return (float(self.dropout),) * n_hidden
+        rates = tuple(float(r) for r in np.asarray(self.dropout, dtype=float).ravel())
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout has {len(rates)} entries but hidden_layer_sizes defines "
+                f"{n_hidden} hidden layer(s): give one rate per hidden layer, or a "
+                "single rate for all of them."
+            )
+        if not all(0 <= r < 1 for r in rates):
+            raise ValueError(f"Every dropout rate must be in [0, 1), got {rates}.")
+        return rates
+
+    def _validate_validation_data(self, X_val, y_val, sample_weight_val):
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val was given without X_val, y_val.")
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        X_val = validate_data(
+            self,
+            X_val,
+            accept_sparse=["csr", "csc"],
+            dtype=self.coefs_[0].dtype,
+            reset=False,
+        )
+        y_val = np.asarray(y_val) if not sp.issparse(y_val) else y_val.toarray()
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(
+                f"X_val has {X_val.shape[0]} samples but y_val has {y_val.shape[0]}."
+            )
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            targets = self._label_binarizer.transform(y_val).astype(np.uint8)
+        else:
+            unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"y_val has classes not in the training data: {unknown}."
+                )
+            targets = np.searchsorted(self.classes_, y_val)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
+            )
+        sample_weight_val = class_sample_weights(
+            self.class_weight, targets, self.classes_, sample_weight_val
+        )
+        if sp.issparse(X_val):
+            X_val = X_val.tocsr()
+        return X_val, targets, sample_weight_val
+
+    def _fit(self, X, y, sample_weight, incremental, validation=(None, None, None)):
         hidden_sizes = self._hidden_layer_sizes()
         hidden_activations = resolve_activations(self.activation, len(hidden_sizes))
+        dropout_rates = self._resolve_dropout(len(hidden_sizes))
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -509,9 +700,38 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         else:
             self._check_architecture(layer_units)
         self._hidden_activations = hidden_activations
+        self._dropout_rates = dropout_rates
+        if any(dropout_rates) and self._dropout_seed is None:
+            # Dropout masks hash the sample with this seed (see _dropout). It is
+            # drawn only when needed, so that without dropout the generator
+            # gives the same batches as scikit-learn's MLP.
+            self._dropout_seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+        if any(dropout_rates) and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout needs a stochastic solver: a full-batch lbfgs line search "
+                "cannot work on a loss that changes with every evaluation."
+            )
+        sample_weight = class_sample_weights(
+            self.class_weight, targets, self.classes_, sample_weight
+        )
+        if sample_weight is not None:
+            sample_weight = sample_weight.astype(X.dtype, copy=False)
+        validation = self._validate_validation_data(*validation)
 
+        # One subtask per epoch; L-BFGS also opens one for the iteration that
+        # never runs after the last.
+        callback_context = self._init_callback_context(
+            max_subtasks=self.max_iter + (self.solver == "lbfgs")
+        )
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        callback_context.call_on_fit_task_begin(
+            estimator=self, X=X, y=y, metadata=metadata
+        )
+        callbacks = (callback_context, X, y, metadata)
+
+        use_blas = blas_is_serial()
         network = Network(
-            layer_units, hidden_activations, self.out_activation_, X.dtype
+            layer_units, hidden_activations, self.out_activation_, X.dtype, use_blas
         )
         network.set_weights(self.coefs_, self.intercepts_)
         # From here on the fitted weights are views of the training buffer.
@@ -519,9 +739,22 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self._prepare_stochastic_state(network, first_pass)
-            fit_stochastic(self, network, X, targets, sample_weight, incremental)
+            self._optimizer.use_blas(use_blas)
+            fit_stochastic(
+                self,
+                network,
+                X,
+                targets,
+                sample_weight,
+                incremental,
+                validation,
+                callbacks,
+            )
         else:
-            fit_lbfgs(self, network, X, targets, sample_weight)
+            fit_lbfgs(self, network, X, targets, sample_weight, validation, callbacks)
+        callback_context.call_on_fit_task_end(
+            estimator=self, X=X, y=y, metadata=metadata
+        )
         return self
 
     def _initialize(self, layer_units, hidden_activations, dtype):
@@ -541,9 +774,16 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         else:
             single = self.activation if isinstance(self.activation, str) else ""
             init_names = [resolve_activations(single, 1)[0] if single else "identity"]
-        self.coefs_, self.intercepts_ = glorot_uniform(
-            layer_units, init_names, self._random_state, dtype
+        self.coefs_, self.intercepts_ = initial_weights(
+            self.init, layer_units, init_names, self._random_state, dtype
         )
+        self._dropout_seed = None
+        self._epochs_seen = 0
+        self._weight_seen = 0.0
+        self.history_ = {
+            name: []
+            for name in ("loss", "val_loss", "val_score", "learning_rate", "grad_norm")
+        }
         self.loss_curve_ = []
         self._no_improvement_count = 0
         self._optimizer = None
@@ -578,7 +818,9 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
             or optimizer.n_params != network.params.size
             or optimizer.dtype != network.dtype
         ):
-            self._optimizer = make_optimizer(self, network.params.size, network.dtype)
+            self._optimizer = make_optimizer(
+                self, network.params.size, network.n_coef, network.dtype
+            )
             self._optimizer_params = optimizer_params
 
         if self.early_stopping:
@@ -628,22 +870,65 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         """Output-layer probabilities, one column per output unit."""
         return OUTPUT_LAYERS[self.out_activation_].activate(logits, out=logits)
 
-    def _labels_from_logits(self, logits):
-        probabilities = self._output_probabilities(logits)
+    def _labels_from_probabilities(self, probabilities):
         if self._is_single_output():
             probabilities = probabilities.ravel()
         return self._label_binarizer.inverse_transform(probabilities)
 
-    def _validation_score(self, X, y, sample_weight):
-        """Accuracy of the current weights on held-out data (early stopping)."""
-        logits = forward_logits(
-            X, self.coefs_, self.intercepts_, self._hidden_activations
+    def _labels_from_logits(self, logits):
+        return self._labels_from_probabilities(self._output_probabilities(logits))
+
+    def _validation_scorer(self):
+        """None (accuracy), 'loss', or a scorer callable for validation data."""
+        if self.scoring is None or self.scoring == "loss":
+            return self.scoring
+        return check_scoring(self, scoring=self.scoring)
+
+    def transform(self, X, layer=-1):
+        """Activations of a hidden layer: the network as a feature extractor.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        layer : int, default=-1
+            Index of the hidden layer, as in ``hidden_layer_sizes``; negative
+            values count from the last hidden layer.
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, n_units)
+            ``A_l = f_l(Z_l)`` of the chosen hidden layer, without dropout.
+        """
+        check_is_fitted(self)
+        n_hidden = len(self._hidden_activations)
+        if not isinstance(layer, Integral) or not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer must be an integer in [{-n_hidden}, {n_hidden - 1}] for a "
+                f"network with {n_hidden} hidden layer(s); got {layer!r}."
+            )
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
         )
-        if not np.isfinite(logits).all():
-            return np.nan
-        return accuracy_score(
-            y, self._labels_from_logits(logits), sample_weight=sample_weight
-        )
+        depth = layer % n_hidden + 1
+        A = X
+        for coef, intercept, name in zip(
+            self.coefs_[:depth],
+            self.intercepts_[:depth],
+            self._hidden_activations[:depth],
+        ):
+            Z = A @ coef
+            Z += intercept
+            activation = ACTIVATIONS[name]
+            A = activation.forward(
+                Z, out=Z if activation.in_place else np.empty_like(Z)
+            )
+        return A
 
     def predict(self, X):
         """Predict class labels.
@@ -750,8 +1035,14 @@ class MLPBackpropClassifier(ClassifierMixin, BaseEstimator):
         logits = self._logits(X)
         return logits.ravel() if self._is_single_output() else logits
 
+    @property
+    def _n_features_out(self):
+        """Units of the last hidden layer, the output of :meth:`transform`."""
+        return self.coefs_[-2].shape[1] if len(self.coefs_) > 1 else 0
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags

@@ -13,7 +13,8 @@ mini-batch of ``n`` samples, layer ``l = 1 .. L``:
   4. bias gradient  ``db_l = sum over rows of dZ_l``
 
 The objective is scikit-learn's: the sample-weighted mean log-loss plus
-``0.5 * alpha * sum ||W_l||^2 / sum(sample_weight)``. The weights enter
+``0.5 * alpha * sum ||W_l||^2 / sum(sample_weight)`` (and, optionally,
+``alpha_l1 * sum |W_l| / sum(sample_weight)``). The weights enter
 through ``dZ_L``, already divided by ``sum(sample_weight)``, so equations 3 and
 4 give the mean's gradient directly.
 
@@ -29,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._activations import ACTIVATIONS
-from ._blas import axpy
+from ._blas import Axpy
 from ._losses import OUTPUT_LAYERS, output_error
 
 __all__ = ["Network", "forward_logits"]
@@ -56,6 +57,8 @@ class Network:
         Output activation, which fixes the cross-entropy loss.
     dtype : numpy dtype
         Floating dtype of parameters and buffers.
+    use_blas : bool, default=True
+        Whether vector updates may use BLAS (see :mod:`skbackprop._blas`).
 
     Attributes
     ----------
@@ -71,7 +74,7 @@ class Network:
         Number of weights; ``params[:n_coef]`` are all the weights.
     """
 
-    def __init__(self, layer_units, hidden_activations, output, dtype):
+    def __init__(self, layer_units, hidden_activations, output, dtype, use_blas=True):
         self.layer_units = tuple(int(u) for u in layer_units)
         self.hidden_activations = tuple(ACTIVATIONS[a] for a in hidden_activations)
         self.output = OUTPUT_LAYERS[output]
@@ -84,6 +87,7 @@ class Network:
         self.grads = np.zeros(n_params, dtype=self.dtype)
         self.coefs, self.intercepts = self._layer_views(self.params, shapes)
         self.coef_grads, self.intercept_grads = self._layer_views(self.grads, shapes)
+        self.axpy = Axpy(self.n_coef, self.dtype, use_blas)
 
     def _layer_views(self, flat, shapes):
         coefs, intercepts = [], []
@@ -126,11 +130,22 @@ class Network:
                     )
                 np.copyto(dst, src, casting="same_kind")
 
-    def allocate(self, batch_size):
-        """Preallocate the per-layer buffers of a batch of ``batch_size`` rows."""
-        return _Workspace(self, batch_size)
+    def allocate(self, batch_size, dropout_rates=()):
+        """Preallocate the per-layer buffers of a batch of ``batch_size`` rows.
 
-    def loss_and_gradient(self, X, Y, sample_weight, alpha, workspace):
+        Parameters
+        ----------
+        batch_size : int
+            Largest batch.
+        dropout_rates : sequence of float, default=()
+            Drop probability per hidden layer; layers with a positive rate get
+            mask buffers.
+        """
+        return _Workspace(self, batch_size, dropout_rates)
+
+    def loss_and_gradient(
+        self, X, Y, sample_weight, alpha, workspace, alpha_l1=0.0, dropout=None
+    ):
         """Objective value on a batch; its gradient is written to ``grads``.
 
         Parameters
@@ -145,14 +160,19 @@ class Network:
             L2 penalty strength.
         workspace : _Workspace
             Buffers from :meth:`allocate` with at least ``n`` rows.
+        alpha_l1 : float, default=0.0
+            L1 penalty strength.
+        dropout : tuple (Dropout, row_keys, epoch) or None, default=None
+            Draws the inverted-dropout masks of the hidden layers.
 
         Returns
         -------
         loss : float
-            Weighted mean cross-entropy plus the L2 penalty.
+            Weighted mean cross-entropy plus the penalties.
         """
         n = X.shape[0]
         Zs, As, dZs = workspace.views(n)
+        masks, dropped = workspace.dropout_views(n)
         L = self.n_layers
 
         # Forward: Z_l = A_{l-1} W_l + b_l,  A_l = f_l(Z_l)
@@ -161,6 +181,12 @@ class Network:
             _dot(A_prev, self.coefs[l], out=Zs[l])
             Zs[l] += self.intercepts[l]
             A_prev = activation.forward(Zs[l], out=As[l])
+            if dropout is not None and masks[l] is not None:
+                # Inverted dropout: the next layer sees A_l * mask; the
+                # derivative below still reads the undropped A_l.
+                drop, keys, epoch = dropout
+                drop.fill_mask(l, keys, epoch, out=masks[l])
+                A_prev = np.multiply(A_prev, masks[l], out=dropped[l])
         _dot(A_prev, self.coefs[L - 1], out=Zs[L - 1])
         Zs[L - 1] += self.intercepts[L - 1]
 
@@ -172,28 +198,62 @@ class Network:
             sample_scale = workspace.sample_scale(sample_weight, weight_sum)
         loss = self.output.activate_and_loss(Zs[L - 1], As[L - 1], Y, sample_weight)
         coef_flat = self.params[: self.n_coef]
-        loss = (loss + 0.5 * alpha * float(np.dot(coef_flat, coef_flat))) / weight_sum
+        loss += 0.5 * alpha * float(np.dot(coef_flat, coef_flat))
+        if alpha_l1:
+            loss += alpha_l1 * float(
+                np.abs(coef_flat, out=workspace.param_scratch(self.n_coef)).sum()
+            )
+        loss /= weight_sum
 
         # (1) output error
         output_error(As[L - 1], Y, sample_scale, out=dZs[L - 1])
         for l in range(L - 1, -1, -1):
-            A_prev = As[l - 1] if l > 0 else X
+            if l == 0:
+                A_prev = X
+            elif dropout is not None and masks[l - 1] is not None:
+                A_prev = dropped[l - 1]
+            else:
+                A_prev = As[l - 1]
             # (3) weight gradient and (4) bias gradient
             _dot(A_prev.T, dZs[l], out=self.coef_grads[l])
             np.sum(dZs[l], axis=0, out=self.intercept_grads[l])
             if l > 0:
-                # (2) hidden error
+                # (2) hidden error, through the dropout mask if any
                 np.matmul(dZs[l], self.coefs[l].T, out=dZs[l - 1])
+                if dropout is not None and masks[l - 1] is not None:
+                    dZs[l - 1] *= masks[l - 1]
                 activation = self.hidden_activations[l - 1]
                 kept_Z = None if activation.in_place else Zs[l - 1]
                 activation.multiply_derivative(
                     dZs[l - 1], As[l - 1], kept_Z, workspace.scratch(dZs[l - 1].shape)
                 )
 
-        # L2 penalty: d/dW of 0.5 alpha ||W||^2 / sum(sw) = alpha W / sum(sw)
+        # Penalties: d/dW of 0.5 alpha ||W||^2 / sum(sw) is alpha W / sum(sw);
+        # of alpha_l1 |W|_1 / sum(sw), alpha_l1 sign(W) / sum(sw).
+        coef_grads = self.grads[: self.n_coef]
         if alpha:
-            axpy(coef_flat, self.grads[: self.n_coef], alpha / weight_sum)
+            self.axpy(coef_flat, coef_grads, alpha / weight_sum)
+        if alpha_l1:
+            signs = np.sign(coef_flat, out=workspace.param_scratch(self.n_coef))
+            self.axpy(signs, coef_grads, alpha_l1 / weight_sum)
         return loss
+
+    def layer_gradient_norms(self, out):
+        """Squared norm of each layer's gradient (weights and biases together).
+
+        Parameters
+        ----------
+        out : ndarray of shape (n_layers,)
+            Receives the squared norms.
+
+        Returns
+        -------
+        out : ndarray
+        """
+        for l, (dW, db) in enumerate(zip(self.coef_grads, self.intercept_grads)):
+            flat = dW.reshape(-1)
+            out[l] = np.dot(flat, flat) + np.dot(db, db)
+        return out
 
 
 class _Workspace:
@@ -202,14 +262,16 @@ class _Workspace:
     ``Z[l]`` holds the pre-activation of layer ``l + 1`` and ``A[l]`` its
     activation; for in-place activations they are the same array. The output
     layer keeps both because the loss needs the logits. ``dZ[l]`` holds the
-    error of layer ``l + 1``.
+    error of layer ``l + 1``. Hidden layers with dropout also get a mask and
+    the dropped activations.
     """
 
-    def __init__(self, network, batch_size):
+    def __init__(self, network, batch_size, dropout_rates=()):
         dtype = network.dtype
         units = network.layer_units[1:]
         n_hidden = len(network.hidden_activations)
         self.batch_size = batch_size
+        self.dtype = dtype
         self.Z = [np.empty((batch_size, u), dtype=dtype) for u in units]
         self.A = [
             Z
@@ -218,8 +280,15 @@ class _Workspace:
             for l, Z in enumerate(self.Z)
         ]
         self.dZ = [np.empty((batch_size, u), dtype=dtype) for u in units]
+        rates = tuple(dropout_rates) or (0.0,) * n_hidden
+        self.masks = [
+            np.empty((batch_size, u), dtype=dtype) if rate > 0 else None
+            for u, rate in zip(units[:n_hidden], rates)
+        ]
+        self.dropped = [None if m is None else np.empty_like(m) for m in self.masks]
         self._scratch = np.empty(batch_size * max(units), dtype=dtype)
         self._sample_scale = np.empty((batch_size, 1), dtype=dtype)
+        self._param_scratch = None
 
     def views(self, n):
         """Buffers trimmed to the first ``n`` rows (contiguous views)."""
@@ -231,9 +300,22 @@ class _Workspace:
             [b[:n] for b in self.dZ],
         )
 
+    def dropout_views(self, n):
+        """Masks and dropped activations trimmed to ``n`` rows (or None)."""
+        return (
+            [None if m is None else m[:n] for m in self.masks],
+            [None if d is None else d[:n] for d in self.dropped],
+        )
+
     def scratch(self, shape):
         """A scratch view of the given 2-D shape."""
         return self._scratch[: shape[0] * shape[1]].reshape(shape)
+
+    def param_scratch(self, size):
+        """A scratch vector as long as the weights, allocated on first use."""
+        if self._param_scratch is None or self._param_scratch.size < size:
+            self._param_scratch = np.empty(size, dtype=self.dtype)
+        return self._param_scratch[:size]
 
     def sample_scale(self, sample_weight, weight_sum):
         """``sample_weight / weight_sum`` as a column, without allocating."""

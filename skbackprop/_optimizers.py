@@ -1,18 +1,20 @@
 """Stochastic optimizers that update the flat parameter vector in place.
 
-The update rules, schedules and stopping rules are those of scikit-learn's
-MLP (``learning_rate``: constant, invscaling, adaptive), so results stay
-comparable. The mechanics differ: state is one vector per moment rather than a
-list per layer, and a step allocates nothing. Scaled additions go through BLAS
-``axpy`` (one pass instead of a multiply and an add), and the gradient vector,
-spent once the step is taken, serves as the scratch space.
+SGD and Adam follow scikit-learn's MLP update rules, schedules and stopping
+rules (``learning_rate``: constant, invscaling, adaptive), so results stay
+comparable; RMSprop, Adagrad and AdamW join them, and every schedule works with
+every optimizer (scikit-learn applies schedules to SGD only). The mechanics
+differ: state is one vector per moment rather than a list per layer, and a step
+allocates nothing. Scaled additions go through
+:class:`~skbackprop._blas.Axpy` (one BLAS pass when BLAS is serial), and the
+gradient vector, spent once the step is taken, serves as scratch space.
 """
 
 import numpy as np
 
-from ._blas import axpy
+from ._blas import Axpy
 
-__all__ = ["SGD", "Adam", "make_optimizer"]
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "RMSprop", "make_optimizer"]
 
 
 class _Optimizer:
@@ -28,29 +30,61 @@ class _Optimizer:
         Initial step size.
     """
 
-    def __init__(self, n_params, dtype, learning_rate_init):
+    def __init__(
+        self, n_params, dtype, learning_rate_init, lr_schedule="constant", power_t=0.5
+    ):
         self.n_params = n_params
         self.dtype = np.dtype(dtype)
         self.learning_rate_init = float(learning_rate_init)
         self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.power_t = float(power_t)
+        self.axpy = Axpy(n_params, dtype, use_blas=True)
+
+    def use_blas(self, enabled):
+        """Choose BLAS (serial BLAS only) or numpy for the vector updates."""
+        if enabled != self.axpy.use_blas:
+            self.axpy = Axpy(self.n_params, self.dtype, use_blas=enabled)
 
     def update(self, params, grads):
         """Take one step on ``params`` in place; ``grads`` is overwritten."""
         raise NotImplementedError
 
     def iteration_ends(self, time_step):
-        """Hook called after every epoch with the number of samples seen."""
+        """Apply the 'invscaling' schedule after an epoch.
+
+        Parameters
+        ----------
+        time_step : int
+            Number of samples seen so far.
+        """
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = (
+                self.learning_rate_init / (time_step + 1) ** self.power_t
+            )
 
     def trigger_stopping(self, message, verbose):
         """Decide whether to stop when the loss or score stops improving.
+
+        With the 'adaptive' schedule the learning rate is divided by 5 instead,
+        until it falls below 1e-6.
 
         Returns
         -------
         stop : bool
         """
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(message + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(message + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
         if verbose:
-            print(message + " Stopping.")
-        return True
+            print(message + f" Setting learning rate to {self.learning_rate:f}")
+        return False
 
     def reset(self):
         """Forget accumulated state (after a diverged epoch polluted it)."""
@@ -86,39 +120,19 @@ class SGD(_Optimizer):
         nesterov,
         power_t,
     ):
-        super().__init__(n_params, dtype, learning_rate_init)
-        self.lr_schedule = lr_schedule
+        super().__init__(n_params, dtype, learning_rate_init, lr_schedule, power_t)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
-        self.power_t = float(power_t)
         self.velocity = np.zeros(n_params, dtype=dtype)
 
     def update(self, params, grads):
         self.velocity *= self.momentum
-        axpy(grads, self.velocity, -self.learning_rate)
+        self.axpy(grads, self.velocity, -self.learning_rate)
         if self.nesterov:
-            axpy(self.velocity, params, self.momentum)
-            axpy(grads, params, -self.learning_rate)
+            self.axpy(self.velocity, params, self.momentum)
+            self.axpy(grads, params, -self.learning_rate)
         else:
             params += self.velocity
-
-    def iteration_ends(self, time_step):
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = (
-                self.learning_rate_init / (time_step + 1) ** self.power_t
-            )
-
-    def trigger_stopping(self, message, verbose):
-        if self.lr_schedule != "adaptive":
-            return super().trigger_stopping(message, verbose)
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(message + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(message + f" Setting learning rate to {self.learning_rate:f}")
-        return False
 
     def reset(self):
         self.velocity[:] = 0
@@ -133,16 +147,26 @@ class Adam(_Optimizer):
 
     Parameters
     ----------
-    n_params, dtype, learning_rate_init
-        See :class:`_Optimizer`.
+    n_params, dtype, learning_rate_init, lr_schedule, power_t
+        See :class:`_Optimizer`; ``lr`` is the scheduled rate.
     beta_1, beta_2 : float
         Decay rates of the first and second moment estimates.
     epsilon : float
         Added to the denominator for numerical stability.
     """
 
-    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
-        super().__init__(n_params, dtype, learning_rate_init)
+    def __init__(
+        self,
+        n_params,
+        dtype,
+        learning_rate_init,
+        lr_schedule,
+        power_t,
+        beta_1,
+        beta_2,
+        epsilon,
+    ):
+        super().__init__(n_params, dtype, learning_rate_init, lr_schedule, power_t)
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
@@ -153,19 +177,19 @@ class Adam(_Optimizer):
     def update(self, params, grads):
         self.t += 1
         self.m *= self.beta_1
-        axpy(grads, self.m, 1 - self.beta_1)
+        self.axpy(grads, self.m, 1 - self.beta_1)
         self.v *= self.beta_2
         squared = np.multiply(grads, grads, out=grads)  # g is spent from here on
-        axpy(squared, self.v, 1 - self.beta_2)
-        self.learning_rate = (
-            self.learning_rate_init
+        self.axpy(squared, self.v, 1 - self.beta_2)
+        step_size = (
+            self.learning_rate
             * np.sqrt(1 - self.beta_2**self.t)
             / (1 - self.beta_1**self.t)
         )
         step = np.sqrt(self.v, out=grads)
         step += self.epsilon
         np.divide(self.m, step, out=step)
-        axpy(step, params, -self.learning_rate)
+        self.axpy(step, params, -step_size)
 
     def reset(self):
         self.m[:] = 0
@@ -173,7 +197,125 @@ class Adam(_Optimizer):
         self.t = 0
 
 
-def make_optimizer(estimator, n_params, dtype):
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019).
+
+    After the Adam step the weights (not the biases) shrink by
+    ``lr * weight_decay``, independently of the gradient, instead of an L2
+    term entering the moment estimates.
+
+    Parameters
+    ----------
+    n_params, dtype, learning_rate_init, lr_schedule, power_t, beta_1, beta_2, \
+epsilon
+        See :class:`Adam`.
+    weight_decay : float
+        Decay rate of the weights.
+    n_decayed : int
+        The first ``n_decayed`` parameters (the weights) decay.
+    """
+
+    def __init__(
+        self,
+        n_params,
+        dtype,
+        learning_rate_init,
+        lr_schedule,
+        power_t,
+        beta_1,
+        beta_2,
+        epsilon,
+        weight_decay,
+        n_decayed,
+    ):
+        super().__init__(
+            n_params,
+            dtype,
+            learning_rate_init,
+            lr_schedule,
+            power_t,
+            beta_1,
+            beta_2,
+            epsilon,
+        )
+        self.weight_decay = float(weight_decay)
+        self.n_decayed = int(n_decayed)
+
+    def update(self, params, grads):
+        if self.weight_decay:
+            params[: self.n_decayed] *= 1 - self.learning_rate * self.weight_decay
+        super().update(params, grads)
+
+
+class RMSprop(_Optimizer):
+    """RMSprop (Tieleman and Hinton, 2012).
+
+    ``v <- rho v + (1 - rho) g^2``, then ``params -= lr g / (sqrt(v) + eps)``.
+
+    Parameters
+    ----------
+    n_params, dtype, learning_rate_init, lr_schedule, power_t
+        See :class:`_Optimizer`.
+    rho : float
+        Decay rate of the squared-gradient average.
+    epsilon : float
+        Added to the denominator for numerical stability.
+    """
+
+    def __init__(
+        self, n_params, dtype, learning_rate_init, lr_schedule, power_t, rho, epsilon
+    ):
+        super().__init__(n_params, dtype, learning_rate_init, lr_schedule, power_t)
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
+        self.v = np.zeros(n_params, dtype=dtype)
+        self._scratch = np.empty(n_params, dtype=dtype)
+
+    def update(self, params, grads):
+        scratch = self._scratch
+        self.v *= self.rho
+        self.axpy(np.multiply(grads, grads, out=scratch), self.v, 1 - self.rho)
+        np.sqrt(self.v, out=scratch)
+        scratch += self.epsilon
+        self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
+
+    def reset(self):
+        self.v[:] = 0
+
+
+class Adagrad(_Optimizer):
+    """Adagrad (Duchi, Hazan and Singer, 2011).
+
+    ``G <- G + g^2``, then ``params -= lr g / (sqrt(G) + eps)``.
+
+    Parameters
+    ----------
+    n_params, dtype, learning_rate_init, lr_schedule, power_t
+        See :class:`_Optimizer`.
+    epsilon : float
+        Added to the denominator for numerical stability.
+    """
+
+    def __init__(
+        self, n_params, dtype, learning_rate_init, lr_schedule, power_t, epsilon
+    ):
+        super().__init__(n_params, dtype, learning_rate_init, lr_schedule, power_t)
+        self.epsilon = float(epsilon)
+        self.G = np.zeros(n_params, dtype=dtype)
+        self._scratch = np.empty(n_params, dtype=dtype)
+
+    def update(self, params, grads):
+        scratch = self._scratch
+        self.G += np.multiply(grads, grads, out=scratch)
+        np.sqrt(self.G, out=scratch)
+        scratch += self.epsilon
+        self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
+
+    def reset(self):
+        self.G[:] = 0
+
+
+def make_optimizer(estimator, n_params, n_coef, dtype):
     """Build the optimizer the estimator's parameters ask for.
 
     Parameters
@@ -182,28 +324,26 @@ def make_optimizer(estimator, n_params, dtype):
         Source of the hyperparameters.
     n_params : int
         Length of the parameter vector.
+    n_coef : int
+        Number of weights (the leading part of the vector; the rest are
+        biases).
     dtype : numpy dtype
         Parameter dtype.
 
     Returns
     -------
-    optimizer : SGD or Adam
+    optimizer : SGD, Adam, AdamW, RMSprop or Adagrad
     """
-    if estimator.solver == "sgd":
-        return SGD(
-            n_params,
-            dtype,
-            estimator.learning_rate_init,
-            estimator.learning_rate,
-            estimator.momentum,
-            estimator.nesterovs_momentum,
-            estimator.power_t,
+    est = estimator
+    schedule = (n_params, dtype, est.learning_rate_init, est.learning_rate, est.power_t)
+    if est.solver == "sgd":
+        return SGD(*schedule[:4], est.momentum, est.nesterovs_momentum, est.power_t)
+    if est.solver == "adam":
+        return Adam(*schedule, est.beta_1, est.beta_2, est.epsilon)
+    if est.solver == "adamw":
+        return AdamW(
+            *schedule, est.beta_1, est.beta_2, est.epsilon, est.weight_decay, n_coef
         )
-    return Adam(
-        n_params,
-        dtype,
-        estimator.learning_rate_init,
-        estimator.beta_1,
-        estimator.beta_2,
-        estimator.epsilon,
-    )
+    if est.solver == "rmsprop":
+        return RMSprop(*schedule, est.beta_2, est.epsilon)
+    return Adagrad(*schedule, est.epsilon)

@@ -1,8 +1,10 @@
-"""Training loops: mini-batch epochs for sgd/adam, full batch for lbfgs.
+"""Training loops: mini-batch epochs for the stochastic solvers, full batch for
+lbfgs.
 
 Both loops work on a :class:`~skbackprop._network.Network` whose flat
 parameter vector ``coefs_`` and ``intercepts_`` are views of, and record their
-progress in the estimator's fitted attributes, as scikit-learn's MLP does.
+progress in the estimator's fitted attributes as scikit-learn's MLP does, plus
+a per-epoch ``history_``.
 
 Training never ends in silent garbage: after every epoch the loop checks that
 the loss is finite and has not exploded, and that the weights are finite. The
@@ -23,9 +25,12 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from ._dropout import Dropout, row_keys
 from ._holdout import grouped_validation_split
+from ._losses import OUTPUT_LAYERS
+from ._network import forward_logits
 
-__all__ = ["fit_lbfgs", "fit_stochastic"]
+__all__ = ["dense_targets", "fit_lbfgs", "fit_stochastic"]
 
 # An epoch whose loss exceeds this multiple of max(1, first batch's loss) has
 # diverged even if still finite: log-sum-exp keeps the loss finite long after
@@ -46,30 +51,6 @@ def _batch_size(requested, n_samples):
             "to be clipped"
         )
     return int(np.clip(requested, 1, n_samples))
-
-
-def _validation_split(est, X, targets, sample_weight):
-    """Hold out part of the data for early stopping (see ``_holdout``)."""
-    if est.validation_fraction == 0:
-        raise ValueError(
-            "early_stopping=True needs a validation set: set validation_fraction > 0."
-        )
-    # Multilabel rows are label sets, with no single class to stratify by.
-    strata = None if targets.ndim == 2 else targets
-    train_rows, validation_rows = grouped_validation_split(
-        X, strata, sample_weight, est.validation_fraction, est._random_state
-    )
-    sw_train = sw_val = None
-    if sample_weight is not None:
-        sw_train = sample_weight[train_rows]
-        sw_val = sample_weight[validation_rows]
-    y_val = est._labels_from_targets(targets[validation_rows])
-    return (
-        X[train_rows],
-        targets[train_rows],
-        sw_train,
-        (X[validation_rows], y_val, sw_val),
-    )
 
 
 def dense_targets(targets, n_outputs, dtype, out=None):
@@ -101,18 +82,94 @@ def dense_targets(targets, n_outputs, dtype, out=None):
     return Y
 
 
+def _validation_split(est, X, targets, sample_weight):
+    """Hold out part of the data for early stopping (see ``_holdout``)."""
+    if est.validation_fraction == 0:
+        raise ValueError(
+            "early_stopping=True needs a validation set: set validation_fraction "
+            "> 0 or pass X_val and y_val to fit."
+        )
+    # Multilabel rows are label sets, with no single class to stratify by.
+    strata = None if targets.ndim == 2 else targets
+    train_rows, validation_rows = grouped_validation_split(
+        X, strata, sample_weight, est.validation_fraction, est._random_state
+    )
+    sw_train = sw_val = None
+    if sample_weight is not None:
+        sw_train = sample_weight[train_rows]
+        sw_val = sample_weight[validation_rows]
+    return (
+        X[train_rows],
+        targets[train_rows],
+        sw_train,
+        (X[validation_rows], targets[validation_rows], sw_val),
+    )
+
+
+class _ValidationMonitor:
+    """Loss and score of the current weights on validation data.
+
+    The score is accuracy when ``scoring`` is None (scikit-learn's MLP), the
+    negative log-loss for ``'loss'``, or any scikit-learn scorer; larger is
+    better in every case.
+    """
+
+    def __init__(self, est, network, X, targets, sample_weight):
+        self.est, self.X, self.sample_weight = est, X, sample_weight
+        self.Y = dense_targets(targets, network.layer_units[-1], network.dtype)
+        self.y = est._labels_from_targets(targets)
+        self.weight_sum = (
+            X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        )
+        self.scorer = est._validation_scorer()
+
+    def evaluate(self):
+        """Return ``(loss, score)``; NaN for both if the outputs are not finite."""
+        est = self.est
+        logits = forward_logits(
+            self.X, est.coefs_, est.intercepts_, est._hidden_activations
+        )
+        if not np.isfinite(logits).all():
+            return np.nan, np.nan
+        output = OUTPUT_LAYERS[est.out_activation_]
+        probabilities = np.empty_like(logits)
+        loss = (
+            output.activate_and_loss(logits, probabilities, self.Y, self.sample_weight)
+            / self.weight_sum
+        )
+        if self.scorer == "loss":
+            return loss, -loss
+        if self.scorer is None:
+            labels = est._labels_from_probabilities(probabilities)
+            correct = np.all(np.reshape(labels == self.y, (len(labels), -1)), axis=1)
+            score = float(np.average(correct, weights=self.sample_weight))
+            return loss, score
+        score = self.scorer(est, self.X, self.y, sample_weight=self.sample_weight)
+        return loss, float(score)
+
+
 class _BatchSource:
-    """Mini-batches of ``(X, Y, sample_weight)`` in shuffled or stored order.
+    """Mini-batches of ``(X, Y, sample_weight, row_keys)``.
 
     Shuffling permutes an index vector only; the rows of each batch are then
     gathered into buffers allocated once, so an epoch copies each row of X
-    once and allocates nothing sizeable for dense input.
+    once and allocates nothing sizeable for dense input. ``row_keys`` (for
+    dropout) is None unless keys are given.
     """
 
     def __init__(
-        self, X, targets, n_outputs, sample_weight, batch_size, shuffle, random_state
+        self,
+        X,
+        targets,
+        n_outputs,
+        sample_weight,
+        keys,
+        batch_size,
+        shuffle,
+        random_state,
     ):
-        self.X, self.targets, self.sample_weight = X, targets, sample_weight
+        self.X, self.targets = X, targets
+        self.sample_weight, self.keys = sample_weight, keys
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.random_state = random_state
@@ -130,6 +187,7 @@ class _BatchSource:
                 if sample_weight is None
                 else np.empty(batch_size, dtype=sample_weight.dtype)
             )
+            self._key_buffer = None if keys is None else np.empty(batch_size, np.uint64)
 
     def __iter__(self):
         if self.shuffle:
@@ -138,34 +196,33 @@ class _BatchSource:
         n_outputs = self._Y_buffer.shape[1]
         for start in range(0, self.n_samples, self.batch_size):
             stop = min(start + self.batch_size, self.n_samples)
-            if not self.shuffle:
-                rows = slice(start, stop)
-                sw = None if self.sample_weight is None else self.sample_weight[rows]
-                Y_batch = dense_targets(
-                    self.targets[rows],
-                    n_outputs,
-                    self._Y_buffer.dtype,
-                    out=self._Y_buffer,
-                )
-                yield self.X[rows], Y_batch, sw
-                continue
-            rows = self.order[start:stop]
-            n = stop - start
-            if self._X_buffer is None:
-                X_batch = self.X[rows]
-            else:
-                X_batch = np.take(
-                    self.X, rows, axis=0, out=self._X_buffer[:n], mode="clip"
-                )
+            rows = slice(start, stop) if not self.shuffle else self.order[start:stop]
             Y_batch = dense_targets(
                 self.targets[rows], n_outputs, self._Y_buffer.dtype, out=self._Y_buffer
             )
-            sw = None
-            if self.sample_weight is not None:
-                sw = np.take(
-                    self.sample_weight, rows, out=self._sw_buffer[:n], mode="clip"
+            if not self.shuffle:
+                yield (
+                    self.X[rows],
+                    Y_batch,
+                    None if self.sample_weight is None else self.sample_weight[rows],
+                    None if self.keys is None else self.keys[rows],
                 )
-            yield X_batch, Y_batch, sw
+                continue
+            n = stop - start
+            yield (
+                self._take(self.X, rows, self._X_buffer, n),
+                Y_batch,
+                self._take(self.sample_weight, rows, self._sw_buffer, n),
+                self._take(self.keys, rows, self._key_buffer, n),
+            )
+
+    @staticmethod
+    def _take(source, rows, buffer, n):
+        if source is None:
+            return None
+        if buffer is None:  # sparse X
+            return source[rows]
+        return np.take(source, rows, axis=0, out=buffer[:n], mode="clip")
 
 
 def _all_finite(params):
@@ -177,23 +234,32 @@ def _all_finite(params):
     return bool(np.isfinite(np.dot(params, params)))
 
 
-def _update_no_improvement_count(est, params, validation):
+def _record_epoch(est, loss, learning_rate, grad_norms, validation):
+    """Append one epoch (or lbfgs iteration) to ``history_``."""
+    history = est.history_
+    history["loss"].append(loss)
+    history["learning_rate"].append(learning_rate)
+    history["grad_norm"].append([float(g) for g in grad_norms])
+    val_loss, val_score = validation if validation is not None else (None, None)
+    history["val_loss"].append(val_loss)
+    history["val_score"].append(val_score)
+
+
+def _update_no_improvement_count(est, params, val_score):
     """scikit-learn's rule: count epochs without a ``tol`` improvement."""
-    if validation is not None:
-        X_val, y_val, sw_val = validation
-        score = est._validation_score(X_val, y_val, sw_val)
-        est.validation_scores_.append(score)
+    if est.early_stopping:
+        est.validation_scores_.append(val_score)
         if est.verbose:
-            print(f"Validation score: {score:f}")
-        if score < est.best_validation_score_ + est.tol:
+            print(f"Validation score: {val_score:f}")
+        if val_score < est.best_validation_score_ + est.tol:
             est._no_improvement_count += 1
         else:
             est._no_improvement_count = 0
         # Ties go to the later epoch: a discrete score such as accuracy often
         # plateaus (at 1.0, say) while the loss still falls, and the earliest
         # epoch of a plateau is the least trained.
-        if score >= est.best_validation_score_:
-            est.best_validation_score_ = score
+        if val_score >= est.best_validation_score_:
+            est.best_validation_score_ = val_score
             np.copyto(est._best_params, params)
     else:
         loss = est.loss_curve_[-1]
@@ -205,14 +271,43 @@ def _update_no_improvement_count(est, params, validation):
             est.best_loss_ = loss
 
 
-def fit_stochastic(est, network, X, targets, sample_weight, incremental):
-    """Run sgd/adam epochs, updating ``network.params`` in place.
+def _stopping_message(est):
+    if est.early_stopping:
+        return (
+            f"Validation score did not improve more than tol={est.tol:f} for "
+            f"{est.n_iter_no_change} consecutive epochs."
+        )
+    return (
+        f"Training loss did not improve more than tol={est.tol:f} for "
+        f"{est.n_iter_no_change} consecutive epochs."
+    )
+
+
+def _weights_snapshot(est):
+    return {
+        "coefs_": [c.copy() for c in est.coefs_],
+        "intercepts_": [b.copy() for b in est.intercepts_],
+    }
+
+
+def fit_stochastic(
+    est,
+    network,
+    X,
+    targets,
+    sample_weight,
+    incremental,
+    validation=None,
+    callbacks=None,
+):
+    """Run epochs of a stochastic solver, updating ``network.params`` in place.
 
     Parameters
     ----------
     est : MLPBackpropClassifier
         The estimator; its hyperparameters drive the loop and its fitted
-        attributes (``loss_curve_``, ``n_iter_``, ``t_``, ...) are updated.
+        attributes (``loss_curve_``, ``n_iter_``, ``t_``, ``history_``, ...) are
+        updated.
     network : Network
         Parameters and backpropagation.
     X : ndarray or CSR matrix of shape (n_samples, n_features)
@@ -223,26 +318,49 @@ def fit_stochastic(est, network, X, targets, sample_weight, incremental):
         Per-sample weights.
     incremental : bool
         Whether this is one ``partial_fit`` epoch.
+    validation : tuple (X_val, targets_val, sample_weight_val) or None
+        Validation data given by the user; with ``early_stopping`` and none
+        given, part of the training data is held out.
+    callbacks : tuple (CallbackContext, X, y, metadata) or None
+        scikit-learn callbacks to notify after every epoch.
     """
-    validation = None
-    if est.early_stopping:
+    if validation is None and est.early_stopping:
         X, targets, sample_weight, validation = _validation_split(
             est, X, targets, sample_weight
         )
+    monitor = (
+        None if validation is None else _ValidationMonitor(est, network, *validation)
+    )
 
+    batch_size = _batch_size(est.batch_size, X.shape[0])
+    rates = est._dropout_rates
+    dropout = keys = None
+    workspace = network.allocate(batch_size, rates)
+    if any(rate > 0 for rate in rates):
+        dropout = Dropout(
+            rates,
+            est._dropout_seed,
+            network.layer_units[1:-1],
+            batch_size,
+            network.dtype,
+        )
+        keys = row_keys(X)
     batches = _BatchSource(
         X,
         targets,
         network.layer_units[-1],
         sample_weight,
-        _batch_size(est.batch_size, X.shape[0]),
+        keys,
+        batch_size,
         est.shuffle,
         est._random_state,
     )
-    workspace = network.allocate(batches.batch_size)
     optimizer = est._optimizer
     params, grads = network.params, network.grads
     total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    layer_norms = np.empty(network.n_layers)
+    epoch_norms = np.empty(network.n_layers)
+    max_grad_norm = est.max_grad_norm
 
     # Weights at the end of the last finished epoch, to undo a bad one.
     finished_params = params.copy()
@@ -251,10 +369,32 @@ def fit_stochastic(est, network, X, targets, sample_weight, incremental):
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for _ in range(est.max_iter):
+                epoch_context = None
+                if callbacks is not None:
+                    epoch_context = callbacks[0].subcontext(task_name="epoch")
+                    epoch_context.call_on_fit_task_begin(
+                        estimator=est,
+                        X=callbacks[1],
+                        y=callbacks[2],
+                        metadata=callbacks[3],
+                    )
                 accumulated_loss = 0.0
-                for X_batch, Y_batch, sw_batch in batches:
+                epoch_norms[:] = 0
+                n_batches = 0
+                learning_rate = optimizer.learning_rate
+                for X_batch, Y_batch, sw_batch, keys_batch in batches:
+                    if sw_batch is not None and not sw_batch.any():
+                        continue  # only zero weights: no data, so no step
                     batch_loss = network.loss_and_gradient(
-                        X_batch, Y_batch, sw_batch, est.alpha, workspace
+                        X_batch,
+                        Y_batch,
+                        sw_batch,
+                        est.alpha,
+                        workspace,
+                        alpha_l1=est.alpha_l1,
+                        dropout=None
+                        if dropout is None
+                        else (dropout, keys_batch, est._epochs_seen),
                     )
                     batch_weight = (
                         X_batch.shape[0] if sw_batch is None else float(sw_batch.sum())
@@ -262,6 +402,14 @@ def fit_stochastic(est, network, X, targets, sample_weight, incremental):
                     accumulated_loss += batch_loss * batch_weight
                     if divergence_threshold is None:
                         divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, batch_loss)
+                    network.layer_gradient_norms(out=layer_norms)
+                    epoch_norms += layer_norms
+                    n_batches += 1
+                    if max_grad_norm is not None:
+                        # Clip by global norm: rescale the whole gradient.
+                        total_norm = np.sqrt(layer_norms.sum())
+                        if total_norm > max_grad_norm:
+                            grads *= max_grad_norm / total_norm
                     optimizer.update(params, grads)
                 epoch_loss = accumulated_loss / total_weight
 
@@ -276,31 +424,47 @@ def fit_stochastic(est, network, X, targets, sample_weight, incremental):
                         + _DIVERGENCE_HINT,
                         ConvergenceWarning,
                     )
+                    if epoch_context is not None:
+                        epoch_context.call_on_fit_task_end(estimator=est)
                     break
 
                 est.n_iter_ += 1
+                est._epochs_seen += 1
                 est.t_ += X.shape[0]
                 est.loss_ = epoch_loss
                 est.loss_curve_.append(epoch_loss)
+                val = monitor.evaluate() if monitor is not None else None
+                _record_epoch(
+                    est,
+                    epoch_loss,
+                    learning_rate,
+                    np.sqrt(epoch_norms / max(n_batches, 1)),
+                    val,
+                )
                 if est.verbose:
                     print(f"Iteration {est.n_iter_}, loss = {epoch_loss:.8f}")
-                _update_no_improvement_count(est, params, validation)
-                optimizer.iteration_ends(est.t_)
+                _update_no_improvement_count(
+                    est, params, None if val is None else val[1]
+                )
+                # Time in weighted samples: a weight of k advances the
+                # schedule like k copies (identical to t_ without weights).
+                est._weight_seen += total_weight
+                optimizer.iteration_ends(est._weight_seen)
                 np.copyto(finished_params, params)
 
+                stop_requested = False
+                if epoch_context is not None:
+                    stop_requested = epoch_context.call_on_fit_task_end(
+                        estimator=est,
+                        X=callbacks[1],
+                        y=callbacks[2],
+                        metadata=callbacks[3],
+                        reconstruction_attributes=_weights_snapshot(est),
+                    )
+                if stop_requested:
+                    break
                 if est._no_improvement_count > est.n_iter_no_change:
-                    if est.early_stopping:
-                        message = (
-                            f"Validation score did not improve more than "
-                            f"tol={est.tol:f} for {est.n_iter_no_change} "
-                            f"consecutive epochs."
-                        )
-                    else:
-                        message = (
-                            f"Training loss did not improve more than tol={est.tol:f}"
-                            f" for {est.n_iter_no_change} consecutive epochs."
-                        )
-                    if optimizer.trigger_stopping(message, est.verbose):
+                    if optimizer.trigger_stopping(_stopping_message(est), est.verbose):
                         break
                     est._no_improvement_count = 0
 
@@ -323,12 +487,73 @@ def fit_stochastic(est, network, X, targets, sample_weight, incremental):
         np.copyto(params, est._best_params)
 
 
-def fit_lbfgs(est, network, X, targets, sample_weight):
+class _LbfgsObserver:
+    """Records, prints and reports every L-BFGS iteration.
+
+    scipy calls it with the accepted iterate at the end of each iteration; it
+    appends to ``loss_curve_`` and ``history_``, keeps the last finite iterate
+    and forwards the iteration to scikit-learn callbacks (one subtask each).
+    """
+
+    def __init__(self, est, network, monitor, callbacks):
+        self.est, self.network, self.monitor = est, network, monitor
+        self.callbacks = callbacks
+        self.last_x = network.params.astype(np.float64)
+        self.last_loss = np.inf
+        self.norms = np.empty(network.n_layers)
+        self.context = self._begin_iteration()
+
+    def _begin_iteration(self):
+        if self.callbacks is None:
+            return None
+        root, X, y, metadata = self.callbacks
+        context = root.subcontext(task_name="lbfgs-iter")
+        context.call_on_fit_task_begin(estimator=self.est, X=X, y=y, metadata=metadata)
+        return context
+
+    def __call__(self, intermediate_result):
+        est = self.est
+        loss = float(intermediate_result.fun)
+        if not np.isfinite(loss):
+            # An iterate whose loss overflowed is no progress: neither kept
+            # nor recorded, so loss_curve_ and n_iter_ count sound ones only.
+            return
+        self.last_x[:] = intermediate_result.x
+        self.last_loss = loss
+        np.copyto(self.network.params, intermediate_result.x, casting="same_kind")
+        est.loss_curve_.append(loss)
+        # The gradient of the last evaluation, made at the accepted iterate.
+        self.network.layer_gradient_norms(out=self.norms)
+        val = self.monitor.evaluate() if self.monitor is not None else None
+        _record_epoch(est, loss, np.nan, np.sqrt(self.norms), val)
+        if est.verbose:
+            print(f"Iteration {len(est.loss_curve_)}, loss = {loss:.8f}")
+        if self.context is not None:
+            root, X, y, metadata = self.callbacks
+            stop = self.context.call_on_fit_task_end(
+                estimator=est,
+                X=X,
+                y=y,
+                metadata=metadata,
+                reconstruction_attributes=_weights_snapshot(est),
+            )
+            self.context = self._begin_iteration()
+            if stop:
+                raise StopIteration
+
+    def close(self):
+        """End the subtask opened for an iteration that never ran."""
+        if self.context is not None:
+            self.context.call_on_fit_task_end(estimator=self.est)
+
+
+def fit_lbfgs(est, network, X, targets, sample_weight, validation=None, callbacks=None):
     """Minimise the full-batch objective with scipy's L-BFGS-B.
 
-    Records the loss after every iteration in ``loss_curve_`` (and prints it
-    when ``verbose``), stops at ``max_iter`` iterations or ``max_fun``
-    evaluations, and keeps the last iterate whose loss was finite.
+    Records the loss after every iteration in ``loss_curve_`` and
+    ``history_`` (and prints it when ``verbose``), stops at ``max_iter``
+    iterations or ``max_fun`` evaluations, and keeps the last iterate whose loss
+    was finite.
 
     Parameters
     ----------
@@ -342,28 +567,29 @@ def fit_lbfgs(est, network, X, targets, sample_weight):
         Class indices, or a 0/1 indicator matrix for multilabel data.
     sample_weight : ndarray of shape (n_samples,) or None
         Per-sample weights.
+    validation : tuple (X_val, targets_val, sample_weight_val) or None
+        Validation data whose loss and score are recorded every iteration.
+    callbacks : tuple (CallbackContext, X, y, metadata) or None
+        scikit-learn callbacks to notify after every iteration.
     """
     Y = dense_targets(targets, network.layer_units[-1], network.dtype)
     workspace = network.allocate(X.shape[0])
     start = network.params.astype(np.float64)
-    last_finite = {"x": start.copy(), "loss": np.inf}
+    monitor = (
+        None if validation is None else _ValidationMonitor(est, network, *validation)
+    )
 
     def objective(packed):
         np.copyto(network.params, packed, casting="same_kind")
-        loss = network.loss_and_gradient(X, Y, sample_weight, est.alpha, workspace)
+        loss = network.loss_and_gradient(
+            X, Y, sample_weight, est.alpha, workspace, alpha_l1=est.alpha_l1
+        )
         if not np.isfinite(loss):
             # Infinite loss makes the line search backtrack instead of failing.
             return np.inf, np.zeros_like(packed)
         return loss, network.grads.astype(np.float64)
 
-    def record(intermediate_result):
-        loss = float(intermediate_result.fun)
-        est.loss_curve_.append(loss)
-        last_finite["x"][:] = intermediate_result.x
-        last_finite["loss"] = loss
-        if est.verbose:
-            print(f"Iteration {len(est.loss_curve_)}, loss = {loss:.8f}")
-
+    observer = _LbfgsObserver(est, network, monitor, callbacks)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             result = scipy.optimize.minimize(
@@ -371,7 +597,7 @@ def fit_lbfgs(est, network, X, targets, sample_weight):
                 start,
                 method="L-BFGS-B",
                 jac=True,
-                callback=record,
+                callback=observer,
                 options={
                     "maxfun": est.max_fun,
                     "maxiter": est.max_iter,
@@ -384,12 +610,15 @@ def fit_lbfgs(est, network, X, targets, sample_weight):
                 "Training interrupted by user: kept the weights of the last "
                 "finished iteration."
             )
+        finally:
+            observer.close()
 
     if result is not None and np.isfinite(result.fun) and np.isfinite(result.x).all():
         np.copyto(network.params, result.x, casting="same_kind")
         est.loss_ = float(result.fun)
         est.n_iter_ = int(result.nit)
-        if result.status != 0:
+        # status 99: a callback asked to stop, which is no failure.
+        if result.status not in (0, 99):
             message = result.message
             if isinstance(message, bytes):
                 message = message.decode("latin1")
@@ -401,7 +630,7 @@ def fit_lbfgs(est, network, X, targets, sample_weight):
                 ConvergenceWarning,
             )
     else:
-        np.copyto(network.params, last_finite["x"], casting="same_kind")
+        np.copyto(network.params, observer.last_x, casting="same_kind")
         est.n_iter_ = len(est.loss_curve_)
         if result is not None:
             warnings.warn(
@@ -409,12 +638,12 @@ def fit_lbfgs(est, network, X, targets, sample_weight):
                 "last finite iterate was kept. " + _DIVERGENCE_HINT,
                 ConvergenceWarning,
             )
-        est.loss_ = last_finite["loss"]
+        est.loss_ = observer.last_loss
         if not np.isfinite(est.loss_):
             # Not one finished iteration: report the starting point's loss.
             np.copyto(network.params, start, casting="same_kind")
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 est.loss_ = network.loss_and_gradient(
-                    X, Y, sample_weight, est.alpha, workspace
+                    X, Y, sample_weight, est.alpha, workspace, alpha_l1=est.alpha_l1
                 )
     est.best_loss_ = min(est.loss_curve_, default=est.loss_)

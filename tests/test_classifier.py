@@ -314,9 +314,9 @@ def test_partial_fit_hidden_where_it_cannot_work():
 
 def test_early_stopping_restores_best_epoch(digits_split):
     X_train, X_test, y_train, y_test = digits_split
-    clf = MLPBackpropClassifier(
-        early_stopping=True, random_state=0, n_iter_no_change=5
-    ).fit(X_train, y_train)
+    clf = MLPBackpropClassifier(early_stopping=True, random_state=0).fit(
+        X_train, y_train
+    )
     assert clf.n_iter_ < clf.max_iter
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)

@@ -18,6 +18,13 @@ CONFIGURATIONS = [
     MLPBackpropClassifier(early_stopping=True),
     MLPBackpropClassifier(activation="logistic"),
     MLPBackpropClassifier(solver="sgd", learning_rate="adaptive", activation="elu"),
+    # Training control beyond MLPClassifier's parameters.
+    MLPBackpropClassifier(hidden_layer_sizes=(32, 16), dropout=[0.2, 0.1]),
+    MLPBackpropClassifier(class_weight="balanced", alpha_l1=1e-3, max_grad_norm=1.0),
+    MLPBackpropClassifier(solver="rmsprop", init="he_normal"),
+    MLPBackpropClassifier(solver="adagrad", learning_rate_init=0.01),
+    MLPBackpropClassifier(solver="adamw", learning_rate="adaptive"),
+    MLPBackpropClassifier(early_stopping=True, scoring="loss"),
 ]
 
 

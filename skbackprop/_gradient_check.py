@@ -1,0 +1,166 @@
+"""Backpropagation checked against finite differences, on the user's data."""
+
+import copy
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._class_weight import class_sample_weights
+from ._dropout import Dropout, row_keys
+from ._network import Network
+from ._training import dense_targets
+
+__all__ = ["check_gradients"]
+
+
+def check_gradients(
+    estimator,
+    X,
+    y,
+    sample_weight=None,
+    *,
+    epsilon=1e-6,
+    max_checks_per_layer=30,
+    random_state=0,
+):
+    """Compare the estimator's backprop gradient with finite differences.
+
+    The objective is the one :meth:`MLPBackpropClassifier.fit` minimises for
+    this estimator's configuration on ``(X, y)``: weighted mean log-loss, L2
+    and L1 penalties, class weights and, if the estimator uses dropout, fixed
+    dropout masks. Its gradient from backpropagation is compared entry by entry
+    with central differences ``(C(w + e) - C(w - e)) / 2e``, in float64.
+
+    Parameters
+    ----------
+    estimator : MLPBackpropClassifier
+        A fitted estimator (checked at its current weights) or an unfitted
+        one (checked at the weights of one training epoch on ``X``).
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Input data; a few hundred rows are plenty.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    epsilon : float, default=1e-6
+        Step of the central differences.
+    max_checks_per_layer : int or None, default=30
+        Entries checked per weight matrix and per bias vector, drawn at
+        random; None checks all of them (two loss evaluations per entry).
+    random_state : int, RandomState instance or None, default=0
+        Chooses the entries to check.
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        One row per layer and parameter (``'weights'``, ``'biases'``): the
+        ``layer`` (1 for the first hidden layer), ``parameter``, ``shape``,
+        ``n_checked``, ``max_abs_error`` and ``relative_error``
+        ``||g_backprop - g_numeric|| / max(||g_backprop||, ||g_numeric||)``
+        over the checked entries. Relative errors around 1e-7 or below mean the
+        gradient is right; kinks (ReLU at exactly 0) can raise single entries.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbackprop import MLPBackpropClassifier, check_gradients
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPBackpropClassifier(hidden_layer_sizes=(8, 4), activation="tanh",
+    ...                             alpha=0.1, random_state=0)
+    >>> report = check_gradients(clf, X, y)
+    >>> bool((report["relative_error"] < 1e-5).all())
+    True
+    """
+    try:
+        check_is_fitted(estimator)
+        probe = copy.deepcopy(estimator)
+    except Exception:  # not fitted: one epoch gives representative weights
+        probe = clone(estimator).set_params(max_iter=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            probe.fit(X, y, sample_weight=sample_weight)
+
+    # Validate exactly as fit does, on the copy, so the estimator is untouched.
+    probe.set_params(warm_start=True)
+    X, targets, sample_weight = probe._validate_input(
+        X, y, sample_weight, incremental=False, reset=False
+    )
+    X = X.astype(np.float64)
+    sample_weight = class_sample_weights(
+        probe.class_weight, targets, probe.classes_, sample_weight
+    )
+    if sample_weight is not None:
+        sample_weight = sample_weight.astype(np.float64)
+
+    units = [X.shape[1]] + [c.shape[1] for c in probe.coefs_]
+    network = Network(
+        units, probe._hidden_activations, probe.out_activation_, np.float64
+    )
+    network.set_weights(probe.coefs_, probe.intercepts_)
+    Y = dense_targets(targets, units[-1], np.float64)
+    rates = probe._dropout_rates
+    workspace = network.allocate(X.shape[0], rates)
+    dropout = None
+    if any(rates):
+        seed = probe._dropout_seed if probe._dropout_seed is not None else 0
+        drop = Dropout(rates, seed, units[1:-1], X.shape[0], np.float64)
+        dropout = (drop, row_keys(X), 0)
+
+    def loss():
+        return network.loss_and_gradient(
+            X,
+            Y,
+            sample_weight,
+            probe.alpha,
+            workspace,
+            alpha_l1=probe.alpha_l1,
+            dropout=dropout,
+        )
+
+    loss()
+    analytic = network.grads.copy()
+    rng = check_random_state(random_state)
+    rows = []
+    for kind, views in (("weights", network.coefs), ("biases", network.intercepts)):
+        for layer, view in enumerate(views):
+            flat_view = view.reshape(-1)
+            offset = (
+                flat_view.__array_interface__["data"][0]
+                - (network.params.__array_interface__["data"][0])
+            )
+            start = offset // network.params.itemsize
+            n = flat_view.size
+            if max_checks_per_layer is None or max_checks_per_layer >= n:
+                entries = np.arange(n)
+            else:
+                entries = np.sort(rng.choice(n, max_checks_per_layer, replace=False))
+            numeric = np.empty(len(entries))
+            for k, entry in enumerate(entries):
+                index = start + entry
+                original = network.params[index]
+                network.params[index] = original + epsilon
+                plus = loss()
+                network.params[index] = original - epsilon
+                minus = loss()
+                network.params[index] = original
+                numeric[k] = (plus - minus) / (2 * epsilon)
+            exact = analytic[start + entries]
+            scale = max(np.linalg.norm(exact), np.linalg.norm(numeric), 1e-300)
+            rows.append(
+                {
+                    "layer": layer + 1,
+                    "parameter": kind,
+                    "shape": tuple(view.shape),
+                    "n_checked": len(entries),
+                    "max_abs_error": float(np.abs(exact - numeric).max()),
+                    "relative_error": float(np.linalg.norm(exact - numeric) / scale),
+                }
+            )
+    return pd.DataFrame(rows).sort_values(
+        ["layer", "parameter"], ascending=[True, False], ignore_index=True
+    )
