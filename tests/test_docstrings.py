@@ -1,0 +1,363 @@
+"""The docstrings document exactly what the estimator has.
+
+- every constructor parameter is in the class docstring's Parameters section,
+  with the default the constructor really uses, and nothing else is;
+- every fitted attribute (a public name ending in ``_`` that some ``fit`` or
+  ``partial_fit`` sets) is in the Attributes section, and nothing else is;
+- every attribute ``MLPClassifier`` documents is documented here too;
+- every public method has a numpydoc docstring: a summary, every argument
+  under Parameters, and a Returns section;
+- the Examples in the docstrings run.
+
+Docstrings are parsed with ``numpydoc.docscrape`` when numpydoc is installed
+(the ``docs`` extra), and always with a small parser written here, so the
+checks run with or without numpydoc.
+"""
+
+import ast
+import doctest
+import importlib.util
+import inspect
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+
+import skbackprop
+from skbackprop import MLPBackpropClassifier
+
+HAVE_NUMPYDOC = importlib.util.find_spec("numpydoc") is not None
+
+
+# --------------------------------------------------------------------------
+# Two docstring parsers with one interface: name -> {section: [entries]}
+# --------------------------------------------------------------------------
+
+# Sections whose entries are "name : type" lines followed by an indented
+# description.
+ENTRY_SECTIONS = ("Parameters", "Attributes", "Returns", "Yields", "Raises")
+
+
+def parse_by_hand(docstring):
+    """Split a numpydoc docstring into sections.
+
+    Returns a dict with ``"Summary"`` (the lines of the first paragraph)
+    and, for every section in ``ENTRY_SECTIONS`` that is present, a list of
+    ``(name, type)`` pairs. ``"a, b : int"`` yields two entries.
+    """
+    lines = inspect.cleandoc(docstring or "").splitlines()
+    sections = {"Summary": []}
+    current = "Summary"
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        underline = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        is_header = (
+            line.strip()
+            and not line[0].isspace()
+            and underline
+            and set(underline) == {"-"}
+            and len(underline) >= len(line.strip())
+        )
+        if is_header:
+            current = line.strip()
+            sections[current] = []
+            i += 2
+            continue
+        sections[current].append(line)
+        i += 1
+
+    # The summary is the first paragraph; numpydoc calls the rest of the text
+    # before the first section the extended summary.
+    summary = []
+    for line in sections["Summary"]:
+        if not line.strip():
+            if summary:
+                break
+            continue
+        summary.append(line)
+    parsed = {"Summary": summary}
+    for name in ENTRY_SECTIONS:
+        if name not in sections:
+            continue
+        entries = []
+        for line in sections[name]:
+            if not line.strip() or line[0].isspace():
+                continue  # descriptions are indented
+            head, _, type_ = line.partition(" : ")
+            for entry in head.split(","):
+                entries.append((entry.strip(), type_.strip()))
+        parsed[name] = entries
+    return parsed
+
+
+def parse_with_numpydoc(docstring):
+    """The same structure as `parse_by_hand`, from numpydoc.docscrape."""
+    from numpydoc.docscrape import NumpyDocString
+
+    with warnings.catch_warnings():
+        # Unknown sections only warn in numpydoc; make them fail here.
+        warnings.simplefilter("error")
+        doc = NumpyDocString(inspect.cleandoc(docstring or ""))
+    parsed = {"Summary": [line for line in doc["Summary"] if line.strip()]}
+    for name in ENTRY_SECTIONS:
+        if doc[name]:
+            entries = []
+            for param in doc[name]:
+                for entry in param.name.split(","):
+                    entries.append((entry.strip(), param.type.strip()))
+            parsed[name] = entries
+    return parsed
+
+
+PARSERS = {"by_hand": parse_by_hand}
+if HAVE_NUMPYDOC:
+    PARSERS["numpydoc"] = parse_with_numpydoc
+
+
+@pytest.fixture(params=sorted(PARSERS))
+def parse(request):
+    return PARSERS[request.param]
+
+
+def test_numpydoc_parser_is_used_when_installed():
+    # The hand parser always runs; numpydoc's runs too whenever it is there.
+    assert "by_hand" in PARSERS
+    assert ("numpydoc" in PARSERS) == HAVE_NUMPYDOC
+
+
+def test_hand_parser_on_a_known_docstring():
+    doc = """Do a thing.
+
+    More words.
+
+    Parameters
+    ----------
+    a, b : int, default=1
+        Two numbers.
+            Indented more.
+
+    c : str
+        A name.
+
+    Returns
+    -------
+    out : float
+        The result.
+    """
+    parsed = parse_by_hand(doc)
+    assert parsed["Summary"] == ["Do a thing."]
+    assert parsed["Parameters"] == [
+        ("a", "int, default=1"),
+        ("b", "int, default=1"),
+        ("c", "str"),
+    ]
+    assert parsed["Returns"] == [("out", "float")]
+    assert "Attributes" not in parsed
+
+
+@pytest.mark.skipif(not HAVE_NUMPYDOC, reason="compares with numpydoc")
+def test_hand_parser_agrees_with_numpydoc():
+    for doc in (MLPBackpropClassifier.__doc__, MLPBackpropClassifier.fit.__doc__):
+        assert parse_by_hand(doc) == parse_with_numpydoc(doc)
+
+
+# --------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------
+
+
+def _names(entries):
+    return [name for name, _ in entries]
+
+
+def test_every_parameter_is_documented(parse):
+    documented = _names(parse(MLPBackpropClassifier.__doc__)["Parameters"])
+    # The signature's order, which get_params (alphabetical) does not keep.
+    actual = [
+        name
+        for name in inspect.signature(MLPBackpropClassifier.__init__).parameters
+        if name != "self"
+    ]
+    assert sorted(actual) == sorted(MLPBackpropClassifier().get_params(deep=False))
+    assert sorted(set(actual) - set(documented)) == [], "undocumented parameters"
+    assert sorted(set(documented) - set(actual)) == [], "documented, not parameters"
+    assert len(documented) == len(set(documented)), "a parameter is listed twice"
+    # In the constructor's order, as readers of the signature expect.
+    assert documented == actual
+
+
+_DEFAULT = re.compile(r"default=(?P<value>.+)$")
+
+
+def test_documented_defaults_are_the_real_ones(parse):
+    signature = inspect.signature(MLPBackpropClassifier.__init__)
+    for name, type_ in parse(MLPBackpropClassifier.__doc__)["Parameters"]:
+        match = _DEFAULT.search(type_)
+        assert match, f"{name}: the type line gives no default=..."
+        text = match.group("value").strip()
+        actual = signature.parameters[name].default
+        try:
+            documented = ast.literal_eval(text)
+        except ValueError:
+            pytest.fail(f"{name}: default={text} is not a Python literal")
+        assert documented == actual and type(documented) is type(actual), (
+            f"{name}: documented default={text}, constructor uses {actual!r}"
+        )
+
+
+# --------------------------------------------------------------------------
+# Fitted attributes
+# --------------------------------------------------------------------------
+
+
+def _public_fitted_attributes(estimator):
+    return {
+        name
+        for name in vars(estimator)
+        if name.endswith("_") and not name.startswith("_")
+    }
+
+
+@pytest.fixture(scope="module")
+def fitted_attributes():
+    """Union of the attributes that fit and partial_fit set, in every mode."""
+    X, y = load_digits(n_class=4, return_X_y=True)
+    X, y = X[:120] / 16.0, y[:120]
+    frame = pd.DataFrame(X, columns=[f"pixel_{j}" for j in range(X.shape[1])])
+    small = {"hidden_layer_sizes": (8,), "max_iter": 5, "random_state": 0}
+    fits = [
+        lambda: MLPBackpropClassifier(**small).fit(X, y),
+        lambda: MLPBackpropClassifier(**small, early_stopping=True).fit(X, y),
+        lambda: MLPBackpropClassifier(**small, solver="sgd").fit(X, y),
+        lambda: MLPBackpropClassifier(**small, solver="lbfgs").fit(X, y),
+        lambda: MLPBackpropClassifier(**small).partial_fit(X, y, classes=np.unique(y)),
+        # Feature names are recorded only for DataFrames with string columns.
+        lambda: MLPBackpropClassifier(**small).fit(frame, y),
+        # Binary and multilabel targets use logistic outputs.
+        lambda: MLPBackpropClassifier(**small).fit(X, y == 0),
+        lambda: MLPBackpropClassifier(**small).fit(X, np.eye(4, dtype=int)[y]),
+    ]
+    found = set()
+    with warnings.catch_warnings():
+        # Five epochs are enough to set every attribute, not to converge.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for fit in fits:
+            found |= _public_fitted_attributes(fit())
+    return found
+
+
+def test_unfitted_estimator_has_no_fitted_attributes():
+    assert _public_fitted_attributes(MLPBackpropClassifier()) == set()
+
+
+def test_every_fitted_attribute_is_documented(parse, fitted_attributes):
+    documented = _names(parse(MLPBackpropClassifier.__doc__)["Attributes"])
+    assert len(documented) == len(set(documented)), "an attribute is listed twice"
+    assert sorted(fitted_attributes - set(documented)) == [], (
+        "set by fit but not documented"
+    )
+    assert sorted(set(documented) - fitted_attributes) == [], (
+        "documented but never set by fit"
+    )
+
+
+def test_attributes_of_mlpclassifier_are_documented(parse):
+    # A drop-in replacement offers every attribute MLPClassifier documents.
+    ours = set(_names(parse(MLPBackpropClassifier.__doc__)["Attributes"]))
+    theirs = set(_names(parse(MLPClassifier.__doc__)["Attributes"]))
+    assert sorted(theirs - ours) == []
+
+
+# --------------------------------------------------------------------------
+# Methods
+# --------------------------------------------------------------------------
+
+
+def _public_methods():
+    return sorted(
+        name
+        for name, member in inspect.getmembers(MLPBackpropClassifier)
+        if not name.startswith("_") and callable(member)
+    )
+
+
+def _own_methods():
+    """Public methods defined by skbackprop rather than inherited."""
+    return [
+        name
+        for name in _public_methods()
+        if getattr(MLPBackpropClassifier, name).__module__.startswith("skbackprop")
+    ]
+
+
+def test_method_lists_are_not_empty():
+    # Guards the parametrisations below against collecting nothing.
+    own = set(_own_methods())
+    expected = {
+        "fit",
+        "partial_fit",
+        "predict",
+        "predict_proba",
+        "predict_log_proba",
+        "decision_function",
+    }
+    assert expected <= own
+    assert {"score", "get_params", "set_params"} <= set(_public_methods())
+
+
+@pytest.mark.parametrize("name", _public_methods())
+def test_public_method_has_a_numpydoc_docstring(name, parse):
+    method = getattr(MLPBackpropClassifier, name)
+    parsed = parse(method.__doc__)
+    assert parsed["Summary"], f"{name} has no summary line"
+    assert "Returns" in parsed or name.startswith("set_"), f"{name}: no Returns"
+
+
+@pytest.mark.parametrize("name", _own_methods())
+def test_own_method_documents_its_arguments(name, parse):
+    method = getattr(MLPBackpropClassifier, name)
+    arguments = [
+        p.name
+        for p in inspect.signature(method).parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    parsed = parse(method.__doc__)
+    assert _names(parsed.get("Parameters", [])) == arguments
+    assert parsed.get("Returns"), f"{name}: empty Returns section"
+    # The summary is one sentence on its own line, as numpydoc asks.
+    assert parsed["Summary"][0].endswith("."), f"{name}: summary line"
+
+
+# --------------------------------------------------------------------------
+# The docstrings' examples run
+# --------------------------------------------------------------------------
+
+
+def test_class_docstring_has_an_example():
+    assert "Examples\n    --------" in MLPBackpropClassifier.__doc__
+    assert ">>> " in MLPBackpropClassifier.__doc__
+
+
+def test_docstring_examples_run():
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    tests = [
+        test
+        for test in finder.find(skbackprop, "skbackprop")
+        + finder.find(MLPBackpropClassifier, "MLPBackpropClassifier")
+        if test.examples
+    ]
+    assert tests, "no docstring examples found"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for test in tests:
+            runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0
+    assert result.attempted > 0
