@@ -10,17 +10,26 @@ floats). So the BLAS path is taken only when BLAS runs one thread.
 
 import numpy as np
 from scipy.linalg import blas
-from threadpoolctl import threadpool_info
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["Axpy", "blas_is_serial"]
 
+_controller = None
+
 
 def blas_is_serial():
-    """Whether every loaded BLAS library runs a single thread."""
+    """Whether every loaded BLAS library runs a single thread.
+
+    The libraries are found once (a scan of the process, milliseconds) and
+    only their thread counts are asked for afterwards.
+    """
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
     return all(
-        info["num_threads"] == 1
-        for info in threadpool_info()
-        if info["user_api"] == "blas"
+        library.num_threads == 1
+        for library in _controller.lib_controllers
+        if library.user_api == "blas"
     )
 
 
