@@ -640,7 +640,7 @@ default=None
             raise ValueError(f"Every dropout rate must be in [0, 1), got {rates}.")
         return rates
 
-    def _validate_validation_data(self, X_val, y_val, sample_weight_val):
+    def _validate_validation_data(self, X_val, y_val, sample_weight_val, dtype):
         if X_val is None and y_val is None:
             if sample_weight_val is not None:
                 raise ValueError("sample_weight_val was given without X_val, y_val.")
@@ -651,7 +651,7 @@ default=None
             self,
             X_val,
             accept_sparse=["csr", "csc"],
-            dtype=self.coefs_[0].dtype,
+            dtype=dtype,
             reset=False,
         )
         y_val = np.asarray(y_val) if not sp.issparse(y_val) else y_val.toarray()
@@ -685,6 +685,11 @@ default=None
         hidden_sizes = self._hidden_layer_sizes()
         hidden_activations = resolve_activations(self.activation, len(hidden_sizes))
         dropout_rates = self._resolve_dropout(len(hidden_sizes))
+        if any(dropout_rates) and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout needs a stochastic solver: a full-batch lbfgs line search "
+                "cannot work on a loss that changes with every evaluation."
+            )
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -692,6 +697,14 @@ default=None
             X, y, sample_weight, incremental, reset=first_pass
         )
         layer_units = [X.shape[1], *hidden_sizes, self._n_outputs(targets)]
+        # Everything that can refuse the data is checked before a fresh model
+        # replaces the fitted one.
+        sample_weight = class_sample_weights(
+            self.class_weight, targets, self.classes_, sample_weight
+        )
+        if sample_weight is not None:
+            sample_weight = sample_weight.astype(X.dtype, copy=False)
+        validation = self._validate_validation_data(*validation, dtype=X.dtype)
 
         if first_pass or not incremental:
             self._random_state = check_random_state(self.random_state)
@@ -706,17 +719,6 @@ default=None
             # drawn only when needed, so that without dropout the generator
             # gives the same batches as scikit-learn's MLP.
             self._dropout_seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-        if any(dropout_rates) and self.solver == "lbfgs":
-            raise ValueError(
-                "dropout needs a stochastic solver: a full-batch lbfgs line search "
-                "cannot work on a loss that changes with every evaluation."
-            )
-        sample_weight = class_sample_weights(
-            self.class_weight, targets, self.classes_, sample_weight
-        )
-        if sample_weight is not None:
-            sample_weight = sample_weight.astype(X.dtype, copy=False)
-        validation = self._validate_validation_data(*validation)
 
         # One subtask per epoch; L-BFGS also opens one for the iteration that
         # never runs after the last.
@@ -753,7 +755,14 @@ default=None
         else:
             fit_lbfgs(self, network, X, targets, sample_weight, validation, callbacks)
         callback_context.call_on_fit_task_end(
-            estimator=self, X=X, y=y, metadata=metadata
+            estimator=self,
+            X=X,
+            y=y,
+            metadata=metadata,
+            reconstruction_attributes={
+                "coefs_": self.coefs_,
+                "intercepts_": self.intercepts_,
+            },
         )
         return self
 
@@ -903,7 +912,11 @@ default=None
         """
         check_is_fitted(self)
         n_hidden = len(self._hidden_activations)
-        if not isinstance(layer, Integral) or not -n_hidden <= layer < n_hidden:
+        if (
+            not isinstance(layer, Integral)
+            or isinstance(layer, bool)
+            or not -n_hidden <= layer < n_hidden
+        ):
             raise ValueError(
                 f"layer must be an integer in [{-n_hidden}, {n_hidden - 1}] for a "
                 f"network with {n_hidden} hidden layer(s); got {layer!r}."

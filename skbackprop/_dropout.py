@@ -112,8 +112,8 @@ class Dropout:
         shifted = self._shifted[: n * width].reshape(n, width)
         # splitmix64 finaliser of (key, epoch, seed, layer, unit): the uint64
         # arithmetic wraps around, as the hash intends.
-        salt = (np.uint64(epoch) * _MIX_2) ^ self.seed
         with np.errstate(over="ignore"):
+            salt = (np.uint64(epoch) * _MIX_2) ^ self.seed
             np.bitwise_xor(keys[:, None] ^ salt, self._unit_offsets[layer], out=bits)
             for shift, factor in ((30, _MIX_1), (27, _MIX_2)):
                 np.right_shift(bits, np.uint64(shift), out=shifted)

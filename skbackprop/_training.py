@@ -144,7 +144,11 @@ class _ValidationMonitor:
             correct = np.all(np.reshape(labels == self.y, (len(labels), -1)), axis=1)
             score = float(np.average(correct, weights=self.sample_weight))
             return loss, score
-        score = self.scorer(est, self.X, self.y, sample_weight=self.sample_weight)
+        # A scorer need not accept sample_weight when there is none to pass.
+        extra = (
+            {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
+        )
+        score = self.scorer(est, self.X, self.y, **extra)
         return loss, float(score)
 
 
