@@ -6,7 +6,14 @@
 
 from ._classifier import MLPBackpropClassifier
 from ._gradient_check import check_gradients
+from ._persistence import load_model, save_model
 
-__all__ = ["MLPBackpropClassifier", "__version__", "check_gradients"]
+__all__ = [
+    "MLPBackpropClassifier",
+    "check_gradients",
+    "__version__",
+    "load_model",
+    "save_model",
+]
 
 __version__ = "0.1.0"

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.linalg import blas
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["Axpy", "blas_is_serial"]
+__all__ = ["Axpy", "all_finite", "blas_is_serial"]
 
 _controller = None
 
@@ -31,6 +31,15 @@ def blas_is_serial():
         for library in _controller.lib_controllers
         if library.user_api == "blas"
     )
+
+
+def all_finite(vector):
+    """Whether every entry of a 1-D vector is finite, without a temporary.
+
+    A NaN or infinity anywhere makes the dot product non-finite; so do entries
+    above ~1e154 (1e19 in float32), which only a diverged run produces.
+    """
+    return bool(np.isfinite(np.dot(vector, vector)))
 
 
 class Axpy:

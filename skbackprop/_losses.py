@@ -58,14 +58,17 @@ def _weighted_sum(per_sample, sample_weight):
 # (rows of a one-hot Y sum to one).
 def _softmax(Z, out):
     row_max = Z.max(axis=1, keepdims=True)
-    np.subtract(Z, row_max, out=out)
+    # Z - max <= 0 can only overflow to -inf, whose exp is the exact 0.
+    with np.errstate(over="ignore"):
+        np.subtract(Z, row_max, out=out)
     np.exp(out, out=out)
     out /= out.sum(axis=1, keepdims=True)
     return out
 
 
 def _log_softmax(Z):
-    shifted = Z - Z.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # to -inf at worst, as in _softmax
+        shifted = Z - Z.max(axis=1, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return shifted
 

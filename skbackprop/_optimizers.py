@@ -12,7 +12,7 @@ gradient vector, spent once the step is taken, serves as scratch space.
 
 import numpy as np
 
-from ._blas import Axpy
+from ._blas import Axpy, all_finite
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "RMSprop", "make_optimizer"]
 
@@ -86,8 +86,21 @@ class _Optimizer:
             print(message + f" Setting learning rate to {self.learning_rate:f}")
         return False
 
+    # Names of the vectors that hold the optimizer's accumulated state.
+    _state_vectors = ()
+
     def reset(self):
         """Forget accumulated state (after a diverged epoch polluted it)."""
+        for name in self._state_vectors:
+            getattr(self, name)[:] = 0
+
+    def state_is_finite(self):
+        """Whether the accumulated state is finite.
+
+        A float32 second moment can overflow to infinity while the weights stay
+        finite; every step of those weights would then silently be zero.
+        """
+        return all(all_finite(getattr(self, name)) for name in self._state_vectors)
 
 
 class SGD(_Optimizer):
@@ -109,6 +122,8 @@ class SGD(_Optimizer):
     power_t : float
         Exponent of the 'invscaling' schedule ``lr = lr_init / (t + 1)^power_t``.
     """
+
+    _state_vectors = ("velocity",)
 
     def __init__(
         self,
@@ -134,9 +149,6 @@ class SGD(_Optimizer):
         else:
             params += self.velocity
 
-    def reset(self):
-        self.velocity[:] = 0
-
 
 class Adam(_Optimizer):
     """Adam (Kingma and Ba, 2014).
@@ -154,6 +166,8 @@ class Adam(_Optimizer):
     epsilon : float
         Added to the denominator for numerical stability.
     """
+
+    _state_vectors = ("m", "v")
 
     def __init__(
         self,
@@ -192,8 +206,7 @@ class Adam(_Optimizer):
         self.axpy(step, params, -step_size)
 
     def reset(self):
-        self.m[:] = 0
-        self.v[:] = 0
+        super().reset()
         self.t = 0
 
 
@@ -262,6 +275,8 @@ class RMSprop(_Optimizer):
         Added to the denominator for numerical stability.
     """
 
+    _state_vectors = ("v",)
+
     def __init__(
         self, n_params, dtype, learning_rate_init, lr_schedule, power_t, rho, epsilon
     ):
@@ -279,9 +294,6 @@ class RMSprop(_Optimizer):
         scratch += self.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
 
-    def reset(self):
-        self.v[:] = 0
-
 
 class Adagrad(_Optimizer):
     """Adagrad (Duchi, Hazan and Singer, 2011).
@@ -295,6 +307,8 @@ class Adagrad(_Optimizer):
     epsilon : float
         Added to the denominator for numerical stability.
     """
+
+    _state_vectors = ("G",)
 
     def __init__(
         self, n_params, dtype, learning_rate_init, lr_schedule, power_t, epsilon
@@ -310,9 +324,6 @@ class Adagrad(_Optimizer):
         np.sqrt(self.G, out=scratch)
         scratch += self.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
-
-    def reset(self):
-        self.G[:] = 0
 
 
 def make_optimizer(estimator, n_params, n_coef, dtype):

@@ -15,15 +15,17 @@ Every member is written with ``allow_pickle=False`` and read back with
 file. Loading trusts nothing in it: the JSON is checked against a fixed
 schema, the set of members must be exactly the one the metadata implies, and
 every array header is checked for its shape and dtype *before* the array is
-read, so a tampered file cannot make the loader allocate more than the model
-needs. Any deviation raises a ``ValueError`` that says what is wrong.
+read, so a tampered file cannot make the loader allocate more memory than the
+file holds. Any deviation raises a ``ValueError`` that says what is wrong.
 """
 
 import json
 import math
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -40,16 +42,15 @@ FORMAT_NAME = "skbackprop-model"
 FORMAT_VERSION = 1
 
 _METADATA = "metadata.json"
-# A generous bound for the JSON (parameters, loss curve, feature names), so a
-# tampered size field cannot make the loader decompress gigabytes.
+# A generous bound for the JSON (parameters, loss curve, feature names): no
+# model needs more, and the parser's memory stays bounded.
 _MAX_METADATA_BYTES = 64 * 2**20
-# Room for the .npy header in front of an array's data.
-_MAX_HEADER_BYTES = 2**16
 # Fixed timestamp: the same model always gives the same bytes.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 _LABEL_TYPES = ("binary", "multiclass", "multilabel-indicator")
 _CLASS_KINDS = "biufU"
+_INLINE_KINDS = "biufU"
 _MT19937_KEY_SIZE = 624
 
 
@@ -67,7 +68,14 @@ def _encode_float(value):
 
 
 def _encode_value(value, where):
-    """Encode a parameter value as JSON, keeping tuples apart from lists."""
+    """Encode a value as JSON, keeping tuples, dicts and arrays recognisable.
+
+    Plain JSON is used where it is unambiguous (None, bool, int, finite
+    float, str, list); everything else is a one-key object: ``{"tuple":
+    [...]}``, ``{"float": "inf"}``, ``{"dict": [[key, value], ...]}`` (keys
+    may be class labels of any type) and ``{"ndarray": [...], "dtype": ...}``
+    for 1-D arrays of numbers, booleans or strings.
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, np.bool_):
@@ -81,12 +89,20 @@ def _encode_value(value, where):
         return {"tuple": [_encode_value(v, where) for v in value]}
     if isinstance(value, list):
         return [_encode_value(v, where) for v in value]
+    if isinstance(value, dict):
+        return {
+            "dict": [
+                [_encode_value(k, where), _encode_value(v, where)]
+                for k, v in value.items()
+            ]
+        }
     if (
         isinstance(value, np.ndarray)
         and value.ndim == 1
-        and value.dtype.kind in "biuU"
+        and value.dtype.kind in _INLINE_KINDS
     ):
-        return {"ndarray": value.tolist(), "dtype": value.dtype.str}
+        items = [_encode_value(v, where) for v in value.tolist()]
+        return {"ndarray": items, "dtype": value.dtype.str}
     raise TypeError(
         f"Cannot save {where} of type {type(value).__name__} without pickling; "
         f"use pickle, joblib or skops for such a model."
@@ -104,9 +120,10 @@ def _random_state_json(random_state):
     return state, np.asarray(key, dtype=np.uint32)
 
 
-def _flat_params(coefs, intercepts):
-    """Weights then biases in one vector, the layout of the training buffer."""
-    return np.concatenate([c.ravel() for c in coefs] + [b.ravel() for b in intercepts])
+def _fresh_optimizer(estimator, n_params, dtype):
+    """The optimizer a new training run would build for these weights."""
+    n_coef = sum(np.asarray(c).size for c in estimator.coefs_)
+    return make_optimizer(estimator, n_params=n_params, n_coef=n_coef, dtype=dtype)
 
 
 def _optimizer_state(estimator, n_params, dtype):
@@ -114,7 +131,9 @@ def _optimizer_state(estimator, n_params, dtype):
 
     A warm refit or ``partial_fit`` keeps the optimizer only while its
     hyperparameters are unchanged; if they have changed since it was built,
-    the next call starts a fresh one, so there is nothing to save.
+    the next call starts a fresh one, so there is nothing to save. Numbers,
+    strings and arrays are saved; any other attribute must be a helper that a
+    fresh optimizer rebuilds identically (a dtype, a BLAS routine).
     """
     optimizer = getattr(estimator, "_optimizer", None)
     if optimizer is None:
@@ -122,29 +141,40 @@ def _optimizer_state(estimator, n_params, dtype):
     current = tuple(getattr(estimator, name) for name in _OPTIMIZER_PARAMS)
     if getattr(estimator, "_optimizer_params", None) != current:
         return None, {}
+    fresh_optimizer = _fresh_optimizer(estimator, n_params, dtype)
+    if type(optimizer) is not type(fresh_optimizer):
+        raise TypeError(
+            f"Cannot save an optimizer of type {type(optimizer).__name__} for "
+            f"solver={estimator.solver!r}."
+        )
+    fresh = vars(fresh_optimizer)
     scalars, arrays = {}, {}
     for name, value in vars(optimizer).items():
+        reference = fresh.get(name)
         if isinstance(value, np.ndarray):
-            if value.shape != (n_params,) or value.dtype != dtype:
+            if not (
+                isinstance(reference, np.ndarray)
+                and reference.shape == value.shape
+                and reference.dtype == value.dtype
+            ):
                 raise TypeError(
                     f"Cannot save the optimizer's {name!r}: an array of shape "
-                    f"{value.shape} and dtype {value.dtype}, where ({n_params},) "
-                    f"and {dtype} are expected."
+                    f"{value.shape} and dtype {value.dtype} that a new optimizer "
+                    f"does not have."
                 )
             arrays[f"optimizer_{name}"] = value
-        elif isinstance(value, np.dtype):
-            continue  # rebuilt from the weights' dtype
         elif isinstance(value, (bool, np.bool_, str)):
             scalars[name] = value if isinstance(value, str) else bool(value)
         elif isinstance(value, Integral):
             scalars[name] = int(value)
         elif isinstance(value, Real):
             scalars[name] = _encode_float(value)
-        else:
+        elif value is None or type(value) is not type(reference):
             raise TypeError(
                 f"Cannot save the optimizer's {name!r} of type "
                 f"{type(value).__name__} without pickling."
             )
+        # else: a helper object that a new optimizer rebuilds.
     return {"class": type(optimizer).__name__, "scalars": scalars}, arrays
 
 
@@ -222,9 +252,23 @@ def _model_contents(estimator):
         arrays["best_params"] = np.asarray(best_params)
 
     feature_names = getattr(estimator, "feature_names_in_", None)
-
-    def optional_float(value):
-        return None if value is None else _encode_float(value)
+    params_names = set(estimator.get_params(deep=False))
+    unknown = sorted(
+        set(vars(estimator))
+        - params_names
+        - _EXPLICIT_ATTRIBUTES
+        - set(_SIMPLE_ATTRIBUTES)
+    )
+    if unknown:
+        raise TypeError(
+            f"Cannot save the fitted attributes {unknown}: save_model does not "
+            f"know them, and dropping them would change the model."
+        )
+    attributes = {
+        name: _encode_value(getattr(estimator, name), f"attribute {name!r}")
+        for name in _SIMPLE_ATTRIBUTES
+        if hasattr(estimator, name)
+    }
 
     fitted = {
         "dtype": dtype.name,
@@ -235,22 +279,15 @@ def _model_contents(estimator):
         "sparse_label_input": bool(binarizer.sparse_input_),
         "classes_object": classes_info["object"],
         "n_features_in_": int(estimator.n_features_in_),
-        "feature_names_in_": None if feature_names is None
+        "feature_names_in_": None
+        if feature_names is None
         else [str(name) for name in feature_names],
-        "n_iter_": int(estimator.n_iter_),
-        "t_": int(estimator.t_),
         "n_layers_": int(estimator.n_layers_),
         "n_outputs_": int(estimator.n_outputs_),
-        "loss_": optional_float(getattr(estimator, "loss_", None)),
-        "best_loss_": optional_float(estimator.best_loss_),
-        "loss_curve_": [_encode_float(v) for v in estimator.loss_curve_],
-        "validation_scores_": None if estimator.validation_scores_ is None
-        else [_encode_float(v) for v in estimator.validation_scores_],
-        "best_validation_score_": optional_float(estimator.best_validation_score_),
-        "no_improvement_count": int(getattr(estimator, "_no_improvement_count", 0)),
         "random_state": rng_state,
         "optimizer": optimizer,
         "best_params": best_params is not None,
+        "attributes": attributes,
     }
     metadata = {
         "format": FORMAT_NAME,
@@ -309,15 +346,17 @@ def save_model(estimator, file):
 
     Examples
     --------
-    >>> import os, tempfile
+    >>> import io
     >>> from sklearn.datasets import load_iris
     >>> from skbackprop import MLPBackpropClassifier, load_model, save_model
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPBackpropClassifier(solver="lbfgs", random_state=0).fit(X, y)
-    >>> path = os.path.join(tempfile.mkdtemp(), "iris-model.npz")
-    >>> save_model(clf, path)
-    >>> (load_model(path).predict(X) == clf.predict(X)).all()
-    np.True_
+    >>> clf = MLPBackpropClassifier(max_iter=20, random_state=0).fit(X, y)
+    >>> file = io.BytesIO()  # or a path, such as "iris-model.npz"
+    >>> save_model(clf, file)
+    >>> _ = file.seek(0)
+    >>> restored = load_model(file)
+    >>> bool((restored.predict_proba(X) == clf.predict_proba(X)).all())
+    True
     """
     metadata, arrays = _model_contents(estimator)
     if hasattr(file, "write"):
@@ -382,14 +421,6 @@ def _float(value, where, optional=False):
     _fail(f"{where} must be a number, got {value!r}.")
 
 
-def _float_list(value, where, optional=False):
-    if value is None and optional:
-        return None
-    if not isinstance(value, list):
-        _fail(f"{where} must be a list of numbers, got {type(value).__name__}.")
-    return [_float(v, f"{where}[{i}]") for i, v in enumerate(value)]
-
-
 def _decode_value(value, where):
     """Inverse of :func:`_encode_value`."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -401,18 +432,116 @@ def _decode_value(value, where):
             return tuple(_decode_value(v, where) for v in value["tuple"])
         if set(value) == {"float"}:
             return _float(value["float"], where)
+        if set(value) == {"dict"} and isinstance(value["dict"], list):
+            pairs = value["dict"]
+            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                _fail(f"{where} is not a valid list of key-value pairs.")
+            decoded = {}
+            for key, item in pairs:
+                key = _decode_value(key, where)
+                if isinstance(key, (list, dict)) or key in decoded:
+                    _fail(f"{where} has a repeated or unhashable key.")
+                decoded[key] = _decode_value(item, where)
+            return decoded
         if set(value) == {"ndarray", "dtype"} and isinstance(value["ndarray"], list):
             try:
                 dtype = np.dtype(_str(value["dtype"], f"{where} dtype"))
-                if dtype.kind not in "biuU":
+                if dtype.kind not in _INLINE_KINDS:
                     raise TypeError(dtype)
-                items = value["ndarray"]
+                items = [_decode_value(v, where) for v in value["ndarray"]]
                 if not all(isinstance(v, (bool, int, float, str)) for v in items):
                     raise TypeError(items)
                 return np.asarray(items, dtype=dtype)
             except (TypeError, ValueError, OverflowError):
                 _fail(f"{where} is not a valid array of numbers or strings.")
     _fail(f"{where} has an unsupported encoding: {value!r}.")
+
+
+# Fitted attributes kept as JSON, each with the shape of value it must have
+# (a small grammar checked by _check_spec). save_model refuses an estimator
+# with a fitted attribute it does not know, so that no state is ever dropped
+# silently: a new attribute must be added here (or handled explicitly).
+_SIMPLE_ATTRIBUTES = {
+    "n_iter_": "count",
+    "t_": "count",
+    "loss_": "float",
+    "best_loss_": ("optional", "float"),
+    "loss_curve_": ("list", "float"),
+    "validation_scores_": ("optional", ("list", "float")),
+    "best_validation_score_": ("optional", "float"),
+    "history_": ("dict", ("list", ("optional", ("oneof", "float", ("list", "float"))))),
+    "_no_improvement_count": "count",
+    "_dropout_rates": ("tuple", "float"),
+    "_dropout_seed": ("optional", "count"),
+    "_epochs_seen": "count",
+    "_weight_seen": "float",
+}
+# The attributes every fitted model has; the private ones above are saved
+# when present (loss_ is missing when the first epoch diverged).
+_REQUIRED_ATTRIBUTES = {
+    "n_iter_",
+    "t_",
+    "best_loss_",
+    "loss_curve_",
+    "validation_scores_",
+    "best_validation_score_",
+}
+# Attributes save_model handles one by one.
+_EXPLICIT_ATTRIBUTES = {
+    "coefs_",
+    "intercepts_",
+    "classes_",
+    "n_features_in_",
+    "feature_names_in_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "_hidden_activations",
+    "_label_binarizer",
+    "_random_state",
+    "_optimizer",
+    "_optimizer_params",
+    "_best_params",
+}
+
+
+def _check_spec(value, spec, where):
+    """Check a decoded value against a spec of ``_SIMPLE_ATTRIBUTES``."""
+    if spec == "count":
+        _int(value, where)
+    elif spec == "float":
+        _float(value, where)
+    elif spec[0] == "optional":
+        if value is not None:
+            _check_spec(value, spec[1], where)
+    elif spec[0] == "oneof":
+        for option in spec[1:]:
+            try:
+                _check_spec(value, option, where)
+                return
+            except _FormatError:
+                continue
+        _fail(f"{where} has an unexpected value {value!r}.")
+    elif spec[0] in ("list", "tuple"):
+        container = list if spec[0] == "list" else tuple
+        if not isinstance(value, container):
+            _fail(f"{where} must be a {spec[0]}, got {type(value).__name__}.")
+        for i, item in enumerate(value):
+            _check_spec(item, spec[1], f"{where}[{i}]")
+    elif spec[0] == "dict":
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            _fail(f"{where} must map names to values.")
+        for key, item in value.items():
+            _check_spec(item, spec[1], f"{where}[{key!r}]")
+    elif spec[0] == "array":
+        if not (
+            isinstance(value, np.ndarray)
+            and value.ndim == 1
+            and value.dtype.kind in spec[1]
+        ):
+            _fail(f"{where} must be a 1-D array of kind {spec[1]!r}.")
+    else:  # pragma: no cover - a mistake in _SIMPLE_ATTRIBUTES
+        raise AssertionError(spec)
 
 
 def _parse_metadata(raw):
@@ -450,9 +579,7 @@ def _parse_metadata(raw):
             f"version {FORMAT_VERSION}. A file from a newer skbackprop needs that "
             f"version to load."
         )
-    _check_keys(
-        metadata, ["format", "format_version", "estimator", "params", "fitted"]
-    )
+    _check_keys(metadata, ["format", "format_version", "estimator", "params", "fitted"])
     _str(metadata["estimator"], "estimator", {MLPBackpropClassifier.__name__})
     return metadata
 
@@ -468,8 +595,12 @@ def _build_estimator(encoded_params):
     # Parameters added after the file was written take their defaults.
     params = {}
     for name, value in encoded_params.items():
-        if name == "random_state" and isinstance(value, dict) and "random_state" in value:
-            continue  # restored with the arrays
+        if (
+            name == "random_state"
+            and isinstance(value, dict)
+            and ("random_state" in value)
+        ):
+            continue  # a generator, restored with the arrays
         params[name] = _decode_value(value, f"parameter {name!r}")
     estimator = MLPBackpropClassifier(**params)
     try:
@@ -480,16 +611,28 @@ def _build_estimator(encoded_params):
 
 
 def _validate_fitted(fitted):
-    """Check the fitted metadata against its schema and itself."""
+    """Check the fitted metadata against its schema and itself.
+
+    Returns the decoded ``attributes``.
+    """
     _check_keys(
         fitted,
         [
-            "dtype", "layer_units", "hidden_activations", "out_activation_",
-            "label_type", "sparse_label_input", "classes_object", "n_features_in_",
-            "feature_names_in_", "n_iter_", "t_", "n_layers_", "n_outputs_",
-            "loss_", "best_loss_", "loss_curve_", "validation_scores_",
-            "best_validation_score_", "no_improvement_count", "random_state",
-            "optimizer", "best_params",
+            "dtype",
+            "layer_units",
+            "hidden_activations",
+            "out_activation_",
+            "label_type",
+            "sparse_label_input",
+            "classes_object",
+            "n_features_in_",
+            "feature_names_in_",
+            "n_layers_",
+            "n_outputs_",
+            "random_state",
+            "optimizer",
+            "best_params",
+            "attributes",
         ],
         where="fitted",
     )
@@ -530,13 +673,6 @@ def _validate_fitted(fitted):
         or not all(isinstance(n, str) for n in names)
     ):
         _fail(f"fitted.feature_names_in_ must list {n_features} strings or be null.")
-    for key in ("n_iter_", "t_", "no_improvement_count"):
-        _int(fitted[key], f"fitted.{key}")
-    _float(fitted["loss_"], "fitted.loss_", optional=True)
-    _float(fitted["best_loss_"], "fitted.best_loss_", optional=True)
-    _float_list(fitted["loss_curve_"], "fitted.loss_curve_")
-    _float_list(fitted["validation_scores_"], "fitted.validation_scores_", True)
-    _float(fitted["best_validation_score_"], "fitted.best_validation_score_", True)
     if fitted["random_state"] is not None:
         _validate_rng_json(fitted["random_state"], "fitted.random_state")
     optimizer = fitted["optimizer"]
@@ -545,6 +681,28 @@ def _validate_fitted(fitted):
         _str(optimizer["class"], "fitted.optimizer.class")
         if not isinstance(optimizer["scalars"], dict):
             _fail("fitted.optimizer.scalars must be a JSON object.")
+
+    encoded = fitted["attributes"]
+    _check_keys(
+        encoded,
+        _REQUIRED_ATTRIBUTES,
+        set(_SIMPLE_ATTRIBUTES) - _REQUIRED_ATTRIBUTES,
+        where="fitted.attributes",
+    )
+    attributes = {}
+    for name, value in encoded.items():
+        where = f"fitted.attributes.{name}"
+        attributes[name] = _decode_value(value, where)
+        _check_spec(attributes[name], _SIMPLE_ATTRIBUTES[name], where)
+    rates = attributes.get("_dropout_rates", ())
+    if "_dropout_rates" in attributes and (
+        len(rates) != len(units) - 2 or not all(0 <= r < 1 for r in rates)
+    ):
+        _fail(
+            f"fitted.attributes._dropout_rates must hold {len(units) - 2} rates "
+            f"in [0, 1)."
+        )
+    return attributes
 
 
 def _validate_rng_json(state, where):
@@ -560,8 +718,13 @@ def _validate_rng_json(state, where):
 def _make_random_state(state, key):
     random_state = np.random.RandomState()
     random_state.set_state(
-        ("MT19937", key, state["pos"], state["has_gauss"],
-         float(state["cached_gaussian"]))
+        (
+            "MT19937",
+            key,
+            state["pos"],
+            state["has_gauss"],
+            float(state["cached_gaussian"]),
+        )
     )
     return random_state
 
@@ -585,7 +748,11 @@ class _ArrayReader:
                 elif version == (2, 0):
                     header = np.lib.format.read_array_header_2_0(handle)
                 else:
-                    _fail(f"{member} has an unsupported .npy version {version}.")
+                    _fail(
+                        f"{member} is not a valid .npy array (unsupported format "
+                        f"version {version})."
+                    )
+                header_size = handle.tell()
             except _FormatError:
                 raise
             except (ValueError, TypeError, SyntaxError, EOFError) as error:
@@ -595,22 +762,28 @@ class _ArrayReader:
             _fail(f"{member} holds objects or records, which are refused.")
         native = found_dtype.newbyteorder("=")
         if isinstance(dtype, str):
-            if native.kind not in dtype or (native.kind == "U" and not found_shape):
+            if native.kind not in dtype:
                 _fail(f"{member} has dtype {found_dtype}, not one of kinds {dtype!r}.")
         elif native != dtype:
             _fail(f"{member} has dtype {found_dtype}, expected {np.dtype(dtype)}.")
+        if shape is None and len(found_shape) != 1:
+            _fail(f"{member} must be 1-D, got shape {found_shape}.")
         if shape is not None and tuple(found_shape) != tuple(shape):
             _fail(f"{member} has shape {found_shape}, expected {tuple(shape)}.")
-        if len(found_shape) != 1 and shape is None:
-            _fail(f"{member} must be 1-D, got shape {found_shape}.")
+        # The data must fill the member exactly: numpy allocates the array
+        # from the header before reading, so a header may not promise more
+        # than the (already bounded) member holds.
         n_bytes = math.prod(found_shape) * found_dtype.itemsize
-        if info.file_size > n_bytes + _MAX_HEADER_BYTES:
-            _fail(f"{member} is larger than its header says.")
+        if info.file_size != header_size + n_bytes:
+            _fail(f"{member} does not hold the {n_bytes} bytes its header says.")
         array = self.npz[member]
         if array.shape != tuple(found_shape) or array.dtype != found_dtype:
             _fail(f"{member} changed between its header and its data.")
         array = array.astype(native, copy=False)
-        if native.kind == "f" and not np.isfinite(array).all():
+        # Weights must be finite; an optimizer's moments may legitimately have
+        # overflowed (they are restored as they were).
+        finite = not name.startswith("optimizer_")
+        if finite and native.kind == "f" and not np.isfinite(array).all():
             _fail(f"{member} contains NaN or infinity.")
         return array
 
@@ -661,7 +834,7 @@ def _check_classes(classes, fitted):
 
 def _restore_optimizer(estimator, saved, reader, names, n_params, dtype):
     """A fresh optimizer for the parameters, with the saved state put back."""
-    optimizer = make_optimizer(estimator, n_params, dtype)
+    optimizer = _fresh_optimizer(estimator, n_params, dtype)
     if saved["class"] != type(optimizer).__name__:
         _fail(
             f"the saved optimizer is {saved['class']!r} but solver="
@@ -670,9 +843,9 @@ def _restore_optimizer(estimator, saved, reader, names, n_params, dtype):
     current = vars(optimizer)
     for name, value in saved["scalars"].items():
         where = f"fitted.optimizer.scalars.{name}"
-        if name not in current or isinstance(current[name], (np.ndarray, np.dtype)):
+        reference = current.get(name)
+        if not isinstance(reference, (bool, np.bool_, str, Integral, Real)):
             _fail(f"{where} is not part of the optimizer's state.")
-        reference = current[name]
         if isinstance(reference, (bool, np.bool_)):
             value = _bool(value, where)
         elif isinstance(reference, str):
@@ -685,30 +858,47 @@ def _restore_optimizer(estimator, saved, reader, names, n_params, dtype):
                 _fail(f"{where} must be finite.")
         setattr(optimizer, name, type(reference)(value))
     for member in names:
-        name = member[len("optimizer_"):]
+        name = member[len("optimizer_") :]
         if not isinstance(current.get(name), np.ndarray):
             _fail(f"{member}.npy is not part of the optimizer's state.")
-        reader.expected[member] = ((n_params,), np.dtype(dtype))
+        reader.expected[member] = (current[name].shape, current[name].dtype)
         np.copyto(current[name], reader.read(member))
     return optimizer
 
 
-def _restore(npz):
-    members = npz.zip.namelist()
+def _check_members(archive, archive_size):
+    """Member names, and sizes bounded by the file itself."""
+    members = archive.namelist()
     if len(members) != len(set(members)):
         _fail("the archive repeats a member name.")
     if _METADATA not in members:
         _fail(f"the archive has no {_METADATA}.")
-    if npz.zip.getinfo(_METADATA).file_size > _MAX_METADATA_BYTES:
+    for info in archive.infolist():
+        # Members are written uncompressed; refusing anything else bounds
+        # every member by the size of the file.
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            _fail(f"{info.filename} is compressed or encrypted.")
+        if (
+            info.compress_size != info.file_size
+            or info.header_offset + info.file_size > archive_size
+        ):
+            _fail(f"{info.filename} claims more bytes than the file holds.")
+    if archive.getinfo(_METADATA).file_size > _MAX_METADATA_BYTES:
         _fail(f"{_METADATA} is larger than {_MAX_METADATA_BYTES} bytes.")
+    return members
+
+
+def _restore(npz, archive_size):
+    members = _check_members(npz.zip, archive_size)
     metadata = _parse_metadata(npz[_METADATA])
     estimator = _build_estimator(metadata["params"])
     fitted = metadata["fitted"]
-    _validate_fitted(fitted)
+    attributes = _validate_fitted(fitted)
 
     expected, n_params = _expected_arrays(fitted, metadata["params"])
     optimizer_members = sorted(
-        m[: -len(".npy")] for m in members
+        m[: -len(".npy")]
+        for m in members
         if m.startswith("optimizer_") and m.endswith(".npy")
     )
     if optimizer_members and fitted["optimizer"] is None:
@@ -740,19 +930,14 @@ def _restore(npz):
 
     estimator.n_features_in_ = fitted["n_features_in_"]
     if fitted["feature_names_in_"] is not None:
-        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-    for name in ("n_iter_", "t_", "n_layers_", "n_outputs_", "out_activation_"):
+        estimator.feature_names_in_ = np.asarray(
+            fitted["feature_names_in_"], dtype=object
+        )
+    for name in ("n_layers_", "n_outputs_", "out_activation_"):
         setattr(estimator, name, fitted[name])
-    if fitted["loss_"] is not None:
-        estimator.loss_ = _float(fitted["loss_"], "fitted.loss_")
-    estimator.best_loss_ = _float(fitted["best_loss_"], "", optional=True)
-    estimator.loss_curve_ = _float_list(fitted["loss_curve_"], "")
-    estimator.validation_scores_ = _float_list(fitted["validation_scores_"], "", True)
-    estimator.best_validation_score_ = _float(
-        fitted["best_validation_score_"], "", optional=True
-    )
-    estimator._no_improvement_count = fitted["no_improvement_count"]
     estimator._hidden_activations = tuple(fitted["hidden_activations"])
+    for name, value in attributes.items():
+        setattr(estimator, name, value)
 
     if fitted["random_state"] is not None:
         estimator._random_state = _make_random_state(
@@ -772,7 +957,9 @@ def _restore(npz):
                 state, reader.read("params_random_state")
             )
 
-    estimator._best_params = reader.read("best_params") if fitted["best_params"] else None
+    estimator._best_params = (
+        reader.read("best_params") if fitted["best_params"] else None
+    )
     estimator._optimizer = None
     estimator._optimizer_params = None
     if fitted["optimizer"] is not None:
@@ -821,6 +1008,9 @@ def load_model(file):
     """
     handle = file if hasattr(file, "read") else open(os.fspath(file), "rb")
     try:
+        start = handle.tell()
+        archive_size = handle.seek(0, os.SEEK_END) - start
+        handle.seek(start)
         try:
             npz = np.load(handle, allow_pickle=False)
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
@@ -828,12 +1018,19 @@ def load_model(file):
         if not isinstance(npz, np.lib.npyio.NpzFile):
             _fail("a single .npy array, not a model archive.")
         with npz:
-            return _restore(npz)
+            return _restore(npz, archive_size)
     except _FormatError as error:
         raise ValueError(f"Invalid skbackprop model file: {error}") from None
     except (
-        ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
-        UnicodeDecodeError,
+        ValueError,
+        OSError,
+        EOFError,
+        KeyError,
+        zipfile.BadZipFile,
+        zlib.error,
+        struct.error,
+        NotImplementedError,
+        OverflowError,
     ) as error:
         # Corruption found while reading (a bad CRC, a truncated member, ...).
         raise ValueError(

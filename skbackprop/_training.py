@@ -25,6 +25,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from ._blas import all_finite
 from ._dropout import Dropout, row_keys
 from ._holdout import grouped_validation_split
 from ._losses import OUTPUT_LAYERS
@@ -229,24 +230,63 @@ class _BatchSource:
         return np.take(source, rows, axis=0, out=buffer[:n], mode="clip")
 
 
-def _all_finite(params):
-    """Whether every parameter is finite, without a boolean temporary.
+def _record_epoch(est, loss, learning_rate, grad_norms, validation, at=None):
+    """Append one epoch (or lbfgs iteration) to ``history_``.
 
-    A NaN or infinity anywhere makes the dot product non-finite; so do weights
-    above ~1e154 (1e19 in float32), which only a diverged run produces.
+    With ``at``, the entry is written at that index and anything after it is
+    dropped, so that recording the same epoch twice leaves one entry.
     """
-    return bool(np.isfinite(np.dot(params, params)))
-
-
-def _record_epoch(est, loss, learning_rate, grad_norms, validation):
-    """Append one epoch (or lbfgs iteration) to ``history_``."""
-    history = est.history_
-    history["loss"].append(loss)
-    history["learning_rate"].append(learning_rate)
-    history["grad_norm"].append([float(g) for g in grad_norms])
     val_loss, val_score = validation if validation is not None else (None, None)
-    history["val_loss"].append(val_loss)
-    history["val_score"].append(val_score)
+    entry = {
+        "loss": loss,
+        "learning_rate": learning_rate,
+        "grad_norm": [float(g) for g in grad_norms],
+        "val_loss": val_loss,
+        "val_score": val_score,
+    }
+    for name, value in entry.items():
+        column = est.history_[name]
+        if at is not None:
+            del column[at:]
+        column.append(value)
+
+
+class _EpochRecord:
+    """The bookkeeping of one finished epoch, written idempotently.
+
+    An interrupt can land anywhere in it; writing it again from the same
+    starting point completes it without counting anything twice.
+    """
+
+    def __init__(self, est, n_rows, loss, learning_rate, grad_norms, validation):
+        self.est, self.n_rows, self.loss = est, n_rows, loss
+        self.learning_rate, self.grad_norms = learning_rate, grad_norms
+        self.validation = validation
+        self.start = (
+            est.n_iter_,
+            est._epochs_seen,
+            est.t_,
+            len(est.loss_curve_),
+            len(est.history_["loss"]),
+        )
+
+    def write(self):
+        est = self.est
+        n_iter, epochs_seen, t, curve_length, history_length = self.start
+        est.n_iter_ = n_iter + 1
+        est._epochs_seen = epochs_seen + 1
+        est.t_ = t + self.n_rows
+        est.loss_ = self.loss
+        del est.loss_curve_[curve_length:]
+        est.loss_curve_.append(self.loss)
+        _record_epoch(
+            est,
+            self.loss,
+            self.learning_rate,
+            self.grad_norms,
+            self.validation,
+            at=history_length,
+        )
 
 
 def _update_no_improvement_count(est, params, val_score):
@@ -370,9 +410,11 @@ def fit_stochastic(
     finished_params = params.copy()
     est.n_iter_ = 0
     divergence_threshold = None
+    phase = "training"
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for _ in range(est.max_iter):
+                phase = "training"
                 epoch_context = None
                 if callbacks is not None:
                     epoch_context = callbacks[0].subcontext(task_name="epoch")
@@ -405,7 +447,12 @@ def fit_stochastic(
                     )
                     accumulated_loss += batch_loss * batch_weight
                     if divergence_threshold is None:
-                        divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, batch_loss)
+                        # Against the best loss seen so far too, so that a run
+                        # of partial_fit calls cannot drift upwards unnoticed.
+                        reference = min(
+                            batch_loss, min(est.loss_curve_, default=np.inf)
+                        )
+                        divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, reference)
                     network.layer_gradient_norms(out=layer_norms)
                     epoch_norms += layer_norms
                     n_batches += 1
@@ -417,7 +464,11 @@ def fit_stochastic(
                     optimizer.update(params, grads)
                 epoch_loss = accumulated_loss / total_weight
 
-                if not (epoch_loss <= divergence_threshold and _all_finite(params)):
+                if not (
+                    epoch_loss <= divergence_threshold
+                    and all_finite(params)
+                    and optimizer.state_is_finite()
+                ):
                     np.copyto(params, finished_params)
                     optimizer.reset()
                     warnings.warn(
@@ -432,19 +483,22 @@ def fit_stochastic(
                         epoch_context.call_on_fit_task_end(estimator=est)
                     break
 
-                est.n_iter_ += 1
-                est._epochs_seen += 1
-                est.t_ += X.shape[0]
-                est.loss_ = epoch_loss
-                est.loss_curve_.append(epoch_loss)
                 val = monitor.evaluate() if monitor is not None else None
-                _record_epoch(
+                # Commit the epoch. From the phase switch on, the weights are
+                # final: an interrupt then completes the commit (snapshot and
+                # record, both idempotent) instead of undoing the epoch.
+                record = _EpochRecord(
                     est,
+                    X.shape[0],
                     epoch_loss,
                     learning_rate,
                     np.sqrt(epoch_norms / max(n_batches, 1)),
                     val,
                 )
+                phase = "recording"
+                np.copyto(finished_params, params)
+                record.write()
+                phase = "recorded"
                 if est.verbose:
                     print(f"Iteration {est.n_iter_}, loss = {epoch_loss:.8f}")
                 _update_no_improvement_count(
@@ -454,7 +508,6 @@ def fit_stochastic(
                 # schedule like k copies (identical to t_ without weights).
                 est._weight_seen += total_weight
                 optimizer.iteration_ends(est._weight_seen)
-                np.copyto(finished_params, params)
 
                 stop_requested = False
                 if epoch_context is not None:
@@ -481,7 +534,11 @@ def fit_stochastic(
                         ConvergenceWarning,
                     )
     except KeyboardInterrupt:
-        np.copyto(params, finished_params)
+        if phase == "training":
+            np.copyto(params, finished_params)  # the unfinished epoch is undone
+        elif phase == "recording":
+            np.copyto(finished_params, params)  # the finished epoch is kept
+            record.write()
         warnings.warn(
             f"Training interrupted by user: kept the weights of the last finished "
             f"epoch ({est.n_iter_} epoch(s) in this call)."
