@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import (
     Options,
     StrOptions,
 )
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -115,8 +116,8 @@ default='adam'
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
         Learning-rate schedule of every stochastic solver (MLPClassifier
         applies it to 'sgd' only): 'constant' keeps ``learning_rate_init``;
-        'invscaling' uses ``learning_rate_init / pow(t, power_t)`` after ``t``
-        (weighted) samples; 'adaptive' divides the rate by 5 each time
+        'invscaling' uses ``learning_rate_init / pow(t + 1, power_t)`` after
+        ``t`` (weighted) samples; 'adaptive' divides the rate by 5 each time
         ``n_iter_no_change`` consecutive epochs fail to improve by ``tol``,
         and stops below 1e-6.
 
@@ -247,8 +248,9 @@ default='adam'
         ('lbfgs').
 
     validation_scores_ : list of float or None
-        Accuracy on the held-out set after every epoch with ``early_stopping``,
-        otherwise None.
+        The score that ``scoring`` defines (accuracy by default, the negative
+        log-loss for 'loss') on the validation data after every epoch with
+        ``early_stopping``, otherwise None.
 
     best_validation_score_ : float or None
         Best of ``validation_scores_``, or None without ``early_stopping``.
@@ -685,11 +687,18 @@ default=None
         hidden_sizes = self._hidden_layer_sizes()
         hidden_activations = resolve_activations(self.activation, len(hidden_sizes))
         dropout_rates = self._resolve_dropout(len(hidden_sizes))
-        if any(dropout_rates) and self.solver == "lbfgs":
-            raise ValueError(
-                "dropout needs a stochastic solver: a full-batch lbfgs line search "
-                "cannot work on a loss that changes with every evaluation."
-            )
+        if self.solver == "lbfgs":
+            if any(dropout_rates):
+                raise ValueError(
+                    "dropout needs a stochastic solver: a full-batch lbfgs line "
+                    "search cannot work on a loss that changes with every "
+                    "evaluation."
+                )
+            if self.max_grad_norm is not None:
+                raise ValueError(
+                    "max_grad_norm needs a stochastic solver: lbfgs takes no "
+                    "gradient steps to clip (its line search sets the step)."
+                )
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -912,6 +921,11 @@ default=None
         """
         check_is_fitted(self)
         n_hidden = len(self._hidden_activations)
+        if n_hidden == 0:
+            raise ValueError(
+                "transform needs a hidden layer, and this network has 0 hidden "
+                "layers (hidden_layer_sizes=())."
+            )
         if (
             not isinstance(layer, Integral)
             or isinstance(layer, bool)
@@ -929,6 +943,15 @@ default=None
             reset=False,
         )
         depth = layer % n_hidden + 1
+        if depth != n_hidden and _get_output_config("transform", self)["dense"] != (
+            "default"
+        ):
+            # set_output names the columns after the last hidden layer.
+            raise ValueError(
+                f"transform(layer={layer}) cannot produce set_output's "
+                "DataFrame output, whose column names describe the last hidden "
+                "layer; use set_output(transform='default') for other layers."
+            )
         A = X
         for coef, intercept, name in zip(
             self.coefs_[:depth],

@@ -471,6 +471,8 @@ def fit_stochastic(
                 ):
                     np.copyto(params, finished_params)
                     optimizer.reset()
+                    if not hasattr(est, "loss_"):
+                        est.loss_ = np.nan  # not one sound epoch to report
                     warnings.warn(
                         f"Training diverged in epoch {est.n_iter_ + 1}: the loss "
                         f"exploded or the weights became non-finite (loss="

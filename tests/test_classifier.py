@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
@@ -414,3 +415,33 @@ def test_verbose_prints_one_line_per_epoch(small_digits, capsys):
             if line.startswith("Iteration")
         ]
         assert len(lines) == 3
+
+
+def test_stochastic_only_options_are_refused_by_lbfgs(small_digits):
+    X, y = small_digits
+    for params in (dict(dropout=0.2), dict(max_grad_norm=1.0)):
+        with pytest.raises(ValueError, match="needs a stochastic solver"):
+            MLPBackpropClassifier(solver="lbfgs", **params).fit(X, y)
+
+
+def test_first_epoch_divergence_reports_nan_loss():
+    X, y = load_digits(return_X_y=True)  # unscaled pixels, 0 to 16
+    clf = MLPBackpropClassifier(
+        activation="identity", solver="sgd", learning_rate_init=0.1, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 1"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 0 and np.isnan(clf.loss_)
+
+
+def test_transform_with_dataframe_output(small_digits):
+    X, y = small_digits
+    clf = MLPBackpropClassifier(hidden_layer_sizes=(8, 4), max_iter=3).fit(X, y)
+    clf.set_output(transform="pandas")
+    frame = clf.transform(X)
+    assert list(frame.columns) == list(clf.get_feature_names_out())
+    with pytest.raises(ValueError, match="set_output"):
+        clf.transform(X, layer=0)
+    no_hidden = MLPBackpropClassifier(hidden_layer_sizes=(), max_iter=3).fit(X, y)
+    with pytest.raises(ValueError, match="needs a hidden layer"):
+        no_hidden.transform(X)

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _extras import import_extra  # noqa: E402
 
 dask = import_extra("dask")
