@@ -1,11 +1,13 @@
 """In-place vector updates: BLAS when it runs serially, numpy otherwise.
 
 ``y += a * x`` over the parameter vector is memory-bound. BLAS ``axpy`` does it
-in one pass, numpy in two (a multiply into scratch, then an add). But OpenBLAS
-splits long level-1 calls across its threads, and synchronising them costs far
-more than the update itself whenever another process competes for the cores
-(measured on two busy cores: median 11 us, 90th percentile 8 ms for 235k
-floats). So the BLAS path is taken only when BLAS runs one thread.
+in one pass, numpy in two (a multiply into scratch, then an add). But the BLAS
+behind ``scipy.linalg.blas`` is not always numpy's: the wheels each bring their
+own OpenBLAS, and with both multithreaded their thread pools compete for the
+cores, so an axpy right after numpy's matrix products can wait milliseconds
+for a pool to hand the cores over (measured on two cores: a training step of
+0.74 ms took 12.9 ms; axpy alone had a 90th percentile of 8 ms on busy cores).
+So the BLAS path is taken only when every BLAS runs one thread.
 """
 
 import numpy as np

@@ -216,7 +216,8 @@ class Network:
                 A_prev = As[l - 1]
             # (3) weight gradient and (4) bias gradient
             _dot(A_prev.T, dZs[l], out=self.coef_grads[l])
-            np.sum(dZs[l], axis=0, out=self.intercept_grads[l])
+            # column sums as a product with ones: one BLAS call, 3x faster
+            np.matmul(workspace.ones[:n], dZs[l], out=self.intercept_grads[l])
             if l > 0:
                 # (2) hidden error, through the dropout mask if any
                 np.matmul(dZs[l], self.coefs[l].T, out=dZs[l - 1])
@@ -287,6 +288,7 @@ class _Workspace:
         ]
         self.dropped = [None if m is None else np.empty_like(m) for m in self.masks]
         self._scratch = np.empty(batch_size * max(units), dtype=dtype)
+        self.ones = np.ones(batch_size, dtype=dtype)
         self._sample_scale = np.empty((batch_size, 1), dtype=dtype)
         self._param_scratch = None
 

@@ -79,8 +79,22 @@ def dense_targets(targets, n_outputs, dtype, out=None):
         Y[...] = targets.reshape(n, n_outputs)
     else:
         Y[...] = 0
-        Y[np.arange(n), targets] = 1
+        # Row-major flat positions of the ones: row * n_outputs + class.
+        Y.reshape(-1)[_row_offsets(n, n_outputs) + targets] = 1
     return Y
+
+
+_OFFSETS = {}
+
+
+def _row_offsets(n, n_outputs):
+    """``arange(n) * n_outputs``, cached: one allocation per shape, not per batch."""
+    key = (n, n_outputs)
+    if key not in _OFFSETS:
+        if len(_OFFSETS) > 64:
+            _OFFSETS.clear()
+        _OFFSETS[key] = np.arange(n, dtype=np.intp) * n_outputs
+    return _OFFSETS[key]
 
 
 def _validation_split(est, X, targets, sample_weight):
@@ -179,7 +193,10 @@ class _BatchSource:
         self.shuffle = shuffle
         self.random_state = random_state
         self.n_samples = X.shape[0]
-        self.order = np.arange(self.n_samples)
+        # int32 halves the index (the same permutation: shuffling depends on
+        # the length only).
+        index_dtype = np.int32 if self.n_samples < 2**31 else np.intp
+        self.order = np.arange(self.n_samples, dtype=index_dtype)
         self._Y_buffer = np.empty((batch_size, n_outputs), dtype=X.dtype)
         if shuffle:
             self._X_buffer = (
