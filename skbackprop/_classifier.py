@@ -593,10 +593,7 @@ default=None
                         "be among the `classes` given to the first partial_fit "
                         "call."
                     )
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            targets = self._label_binarizer.transform(y).astype(np.uint8)
-        else:
-            targets = np.searchsorted(self.classes_, column_or_1d(y))
+        targets = self._encode_targets(y)
         if sample_weight is not None:
             # Weights beyond X's dtype are refused (infinite after the cast, or
             # in their sum) without overflow warnings on the way.
@@ -616,6 +613,12 @@ default=None
             # Row slicing for mini-batches is fast in CSR only.
             X = X.tocsr()
         return X, targets, sample_weight
+
+    def _encode_targets(self, y):
+        """Class indices of ``y`` (a 0/1 ``uint8`` indicator for multilabel)."""
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return self._label_binarizer.transform(y).astype(np.uint8)
+        return np.searchsorted(self.classes_, column_or_1d(y))
 
     def _n_outputs(self, targets):
         """Output units: one per label or class, a single one for binary."""
@@ -663,15 +666,13 @@ default=None
             raise ValueError(
                 f"X_val has {X_val.shape[0]} samples but y_val has {y_val.shape[0]}."
             )
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            targets = self._label_binarizer.transform(y_val).astype(np.uint8)
-        else:
+        if self._label_binarizer.y_type_ != "multilabel-indicator":
             unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
             if len(unknown):
                 raise ValueError(
                     f"y_val has classes not in the training data: {unknown}."
                 )
-            targets = np.searchsorted(self.classes_, y_val)
+        targets = self._encode_targets(y_val)
         if sample_weight_val is not None:
             sample_weight_val = _check_sample_weight(
                 sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True

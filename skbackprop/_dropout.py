@@ -17,11 +17,25 @@ import hashlib
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Dropout", "row_keys"]
+__all__ = ["Dropout", "row_keys", "sparse_row_contents"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+def sparse_row_contents(X):
+    """Yield ``(indices, values)`` bytes of every row of a sparse matrix.
+
+    The matrix is first brought to a canonical form (CSR, duplicates summed,
+    indices sorted), so that equal rows give equal bytes.
+    """
+    X = X.tocsr(copy=True)
+    X.sum_duplicates()
+    X.sort_indices()
+    for i in range(X.shape[0]):
+        lo, hi = X.indptr[i], X.indptr[i + 1]
+        yield X.indices[lo:hi].tobytes(), X.data[lo:hi].tobytes()
 
 
 def row_keys(X):
@@ -38,13 +52,9 @@ def row_keys(X):
     """
     keys = np.empty(X.shape[0], dtype=np.uint64)
     if sp.issparse(X):
-        X = X.tocsr(copy=True)
-        X.sum_duplicates()
-        X.sort_indices()
-        for i in range(X.shape[0]):
-            lo, hi = X.indptr[i], X.indptr[i + 1]
-            digest = hashlib.blake2b(X.indices[lo:hi].tobytes(), digest_size=8)
-            digest.update(X.data[lo:hi].tobytes())
+        for i, (indices, values) in enumerate(sparse_row_contents(X)):
+            digest = hashlib.blake2b(indices, digest_size=8)
+            digest.update(values)
             keys[i] = int.from_bytes(digest.digest(), "little")
         return keys
     X = np.ascontiguousarray(X)

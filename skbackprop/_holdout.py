@@ -15,6 +15,8 @@ class has at least two groups. Multilabel targets are not stratified.
 import numpy as np
 import scipy.sparse as sp
 
+from ._dropout import sparse_row_contents
+
 __all__ = ["grouped_validation_split"]
 
 
@@ -25,13 +27,9 @@ def _row_groups(X):
     order of the rows.
     """
     if sp.issparse(X):
-        X = X.tocsr(copy=True)
-        X.sum_duplicates()
-        X.sort_indices()
         keys = np.empty(X.shape[0], dtype=object)
-        for i in range(X.shape[0]):
-            lo, hi = X.indptr[i], X.indptr[i + 1]
-            keys[i] = X.indices[lo:hi].tobytes() + b"|" + X.data[lo:hi].tobytes()
+        for i, (indices, values) in enumerate(sparse_row_contents(X)):
+            keys[i] = indices + b"|" + values
         _, groups = np.unique(keys, return_inverse=True)
         return groups
     X = np.ascontiguousarray(X)
