@@ -72,6 +72,9 @@ class Network:
         Per-layer views into ``grads``.
     n_coef : int
         Number of weights; ``params[:n_coef]`` are all the weights.
+    segment_bounds : ndarray of shape (2 * n_layers + 1,)
+        Offsets of each layer's weights, then each layer's biases, in
+        ``params``.
     """
 
     def __init__(self, layer_units, hidden_activations, output, dtype, use_blas=True):
@@ -88,6 +91,10 @@ class Network:
         self.coefs, self.intercepts = self._layer_views(self.params, shapes)
         self.coef_grads, self.intercept_grads = self._layer_views(self.grads, shapes)
         self.axpy = Axpy(self.n_coef, self.dtype, use_blas)
+        # Where each layer's weights, then each layer's biases, start and end
+        # in the flat vectors: the segments an optimizer step walks.
+        sizes = [n_in * n_out for n_in, n_out in shapes] + list(self.layer_units[1:])
+        self.segment_bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
 
     def _layer_views(self, flat, shapes):
         coefs, intercepts = [], []
@@ -144,7 +151,15 @@ class Network:
         return _Workspace(self, batch_size, dropout_rates)
 
     def loss_and_gradient(
-        self, X, Y, sample_weight, alpha, workspace, alpha_l1=0.0, dropout=None
+        self,
+        X,
+        Y,
+        sample_weight,
+        alpha,
+        workspace,
+        alpha_l1=0.0,
+        dropout=None,
+        l2_gradient=True,
     ):
         """Objective value on a batch; its gradient is written to ``grads``.
 
@@ -164,6 +179,10 @@ class Network:
             L1 penalty strength.
         dropout : tuple (Dropout, row_keys, epoch) or None, default=None
             Draws the inverted-dropout masks of the hidden layers.
+        l2_gradient : bool, default=True
+            Whether to add the L2 term ``alpha W / sum(sample_weight)`` to the
+            gradient. An optimizer step that adds it itself, in the same pass
+            as the update, turns this off; the loss always includes it.
 
         Returns
         -------
@@ -232,7 +251,7 @@ class Network:
         # Penalties: d/dW of 0.5 alpha ||W||^2 / sum(sw) is alpha W / sum(sw);
         # of alpha_l1 |W|_1 / sum(sw), alpha_l1 sign(W) / sum(sw).
         coef_grads = self.grads[: self.n_coef]
-        if alpha:
+        if alpha and l2_gradient:
             self.axpy(coef_flat, coef_grads, alpha / weight_sum)
         if alpha_l1:
             signs = np.sign(coef_flat, out=workspace.param_scratch(self.n_coef))

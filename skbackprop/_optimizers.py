@@ -8,10 +8,19 @@ differ: state is one vector per moment rather than a list per layer, and a step
 allocates nothing. Scaled additions go through
 :class:`~skbackprop._blas.Axpy` (one BLAS pass when BLAS is serial), and the
 gradient vector, spent once the step is taken, serves as scratch space.
+
+:meth:`_Optimizer.step` is the training loop's entry point: it also adds the
+L2 gradient and measures the gradient's norm per layer. With numba installed
+it runs one compiled pass (:mod:`skbackprop._kernels`) that does all of that
+and the update together; otherwise it takes the numpy passes of
+:meth:`_Optimizer.update`, with the same results.
 """
+
+from itertools import pairwise
 
 import numpy as np
 
+from . import _kernels
 from ._blas import Axpy, all_finite
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "RMSprop", "make_optimizer"]
@@ -48,6 +57,45 @@ class _Optimizer:
 
     def update(self, params, grads):
         """Take one step on ``params`` in place; ``grads`` is overwritten."""
+        raise NotImplementedError
+
+    def step(self, params, grads, bounds, n_weight_segments, l2, sq_norms):
+        """Penalise, measure and update: one training step on ``params``.
+
+        Adds the L2 gradient ``l2 * W`` to the weights' gradient, writes the
+        squared norm of every segment of the penalised gradient to
+        ``sq_norms``, then updates ``params`` in place (``grads`` is
+        overwritten).
+
+        Parameters
+        ----------
+        params, grads : ndarray of shape (n_params,)
+            Parameters and the data term of their gradient.
+        bounds : ndarray of int64
+            Segment boundaries: each layer's weights, then each layer's biases.
+        n_weight_segments : int
+            How many leading segments are weights (penalised).
+        l2 : float
+            L2 gradient factor, ``alpha / sum(sample_weight)``.
+        sq_norms : ndarray of shape (len(bounds) - 1,)
+            Receives the squared gradient norm of each segment.
+        """
+        if _kernels.enabled(self.dtype):
+            scalar = self.dtype.type
+            self._fused_step(
+                params, grads, bounds, n_weight_segments, scalar(l2), scalar, sq_norms
+            )
+            return
+        n_coef = bounds[n_weight_segments]
+        if l2:
+            self.axpy(params[:n_coef], grads[:n_coef], l2)
+        for segment, (start, stop) in enumerate(pairwise(bounds)):
+            part = grads[start:stop]
+            sq_norms[segment] = np.dot(part, part)
+        self.update(params, grads)
+
+    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
+        """:meth:`step` as one compiled pass; scalars go in the vectors' dtype."""
         raise NotImplementedError
 
     def iteration_ends(self, time_step):
@@ -149,6 +197,12 @@ class SGD(_Optimizer):
         else:
             params += self.velocity
 
+    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
+        _kernels.sgd_step(
+            params, grads, self.velocity, bounds, n_weight_segments, l2,
+            scalar(self.momentum), scalar(self.learning_rate), self.nesterov, out,
+        )  # fmt: skip
+
 
 class Adam(_Optimizer):
     """Adam (Kingma and Ba, 2014).
@@ -189,21 +243,38 @@ class Adam(_Optimizer):
         self.v = np.zeros(n_params, dtype=dtype)
 
     def update(self, params, grads):
-        self.t += 1
+        step_size = self._step_size()
         self.m *= self.beta_1
         self.axpy(grads, self.m, 1 - self.beta_1)
         self.v *= self.beta_2
         squared = np.multiply(grads, grads, out=grads)  # g is spent from here on
         self.axpy(squared, self.v, 1 - self.beta_2)
-        step_size = (
-            self.learning_rate
-            * np.sqrt(1 - self.beta_2**self.t)
-            / (1 - self.beta_1**self.t)
-        )
         step = np.sqrt(self.v, out=grads)
         step += self.epsilon
         np.divide(self.m, step, out=step)
         self.axpy(step, params, -step_size)
+
+    def _step_size(self):
+        """Advance the clock; the bias-corrected rate of this step."""
+        self.t += 1
+        return (
+            self.learning_rate
+            * np.sqrt(1 - self.beta_2**self.t)
+            / (1 - self.beta_1**self.t)
+        )
+
+    def _decay(self):
+        """Factor applied to the weights before the step (AdamW)."""
+        return 1.0
+
+    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
+        decay = scalar(self._decay())
+        _kernels.adam_step(
+            params, grads, self.m, self.v, bounds, n_weight_segments, l2, decay,
+            scalar(self.beta_1), scalar(1 - self.beta_1),
+            scalar(self.beta_2), scalar(1 - self.beta_2),
+            scalar(self._step_size()), scalar(self.epsilon), out,
+        )  # fmt: skip
 
     def reset(self):
         super().reset()
@@ -254,9 +325,12 @@ epsilon
         self.weight_decay = float(weight_decay)
         self.n_decayed = int(n_decayed)
 
+    def _decay(self):
+        return 1 - self.learning_rate * self.weight_decay
+
     def update(self, params, grads):
         if self.weight_decay:
-            params[: self.n_decayed] *= 1 - self.learning_rate * self.weight_decay
+            params[: self.n_decayed] *= self._decay()
         super().update(params, grads)
 
 
@@ -294,6 +368,13 @@ class RMSprop(_Optimizer):
         scratch += self.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
 
+    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
+        _kernels.rmsprop_step(
+            params, grads, self.v, bounds, n_weight_segments, l2,
+            scalar(self.rho), scalar(1 - self.rho),
+            scalar(self.learning_rate), scalar(self.epsilon), out,
+        )  # fmt: skip
+
 
 class Adagrad(_Optimizer):
     """Adagrad (Duchi, Hazan and Singer, 2011).
@@ -324,6 +405,12 @@ class Adagrad(_Optimizer):
         np.sqrt(self.G, out=scratch)
         scratch += self.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
+
+    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
+        _kernels.adagrad_step(
+            params, grads, self.G, bounds, n_weight_segments, l2,
+            scalar(self.learning_rate), scalar(self.epsilon), out,
+        )  # fmt: skip
 
 
 def make_optimizer(estimator, n_params, n_coef, dtype):

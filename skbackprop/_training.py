@@ -422,6 +422,11 @@ def fit_stochastic(
     layer_norms = np.empty(network.n_layers)
     epoch_norms = np.empty(network.n_layers)
     max_grad_norm = est.max_grad_norm
+    # Clipping needs the whole gradient's norm before the step; otherwise the
+    # optimizer adds the L2 gradient and measures norms while it updates.
+    clipping = max_grad_norm is not None
+    n_layers = network.n_layers
+    segment_norms = np.empty(2 * n_layers, dtype=network.dtype)
 
     # Weights at the end of the last finished epoch, to undo a bad one.
     finished_params = params.copy()
@@ -458,6 +463,7 @@ def fit_stochastic(
                         dropout=None
                         if dropout is None
                         else (dropout, keys_batch, est._epochs_seen),
+                        l2_gradient=clipping,
                     )
                     batch_weight = (
                         X_batch.shape[0] if sw_batch is None else float(sw_batch.sum())
@@ -470,15 +476,30 @@ def fit_stochastic(
                             batch_loss, min(est.loss_curve_, default=np.inf)
                         )
                         divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, reference)
-                    network.layer_gradient_norms(out=layer_norms)
-                    epoch_norms += layer_norms
-                    n_batches += 1
-                    if max_grad_norm is not None:
+                    if clipping:
                         # Clip by global norm: rescale the whole gradient.
+                        network.layer_gradient_norms(out=layer_norms)
                         total_norm = np.sqrt(layer_norms.sum())
                         if total_norm > max_grad_norm:
                             grads *= max_grad_norm / total_norm
-                    optimizer.update(params, grads)
+                        optimizer.update(params, grads)
+                    else:
+                        # The L2 gradient, the norms and the update in one go.
+                        optimizer.step(
+                            params,
+                            grads,
+                            network.segment_bounds,
+                            n_layers,
+                            est.alpha / batch_weight,
+                            segment_norms,
+                        )
+                        np.add(
+                            segment_norms[:n_layers],
+                            segment_norms[n_layers:],
+                            out=layer_norms,
+                        )
+                    epoch_norms += layer_norms
+                    n_batches += 1
                 epoch_loss = accumulated_loss / total_weight
 
                 if not (

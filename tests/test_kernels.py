@@ -1,0 +1,216 @@
+"""The compiled one-pass optimizer steps against the numpy path and the formulas.
+
+Each optimizer's :meth:`step` has two implementations: numba kernels
+(:mod:`skbackprop._kernels`) and numpy passes. Both must give what the
+textbook update gives, and a whole fit must not depend on which one ran.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+
+from skbackprop import MLPBackpropClassifier, _kernels
+from skbackprop._network import Network
+from skbackprop._optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
+from tests._extras import import_extra
+
+import_extra("numba")
+
+# A network of layers (5 -> 4 -> 3): segments W1 (20), W2 (12), b1 (4), b2 (3).
+LAYERS = (5, 4, 3)
+L2 = 0.03
+
+OPTIMIZERS = {
+    "sgd": lambda n, dt: SGD(n, dt, 0.1, "constant", 0.9, False, 0.5),
+    "nesterov": lambda n, dt: SGD(n, dt, 0.1, "constant", 0.9, True, 0.5),
+    "adam": lambda n, dt: Adam(n, dt, 0.01, "constant", 0.5, 0.9, 0.999, 1e-8),
+    "adamw": lambda n, dt: AdamW(
+        n, dt, 0.01, "constant", 0.5, 0.9, 0.999, 1e-8, 0.05, N_COEF
+    ),
+    "rmsprop": lambda n, dt: RMSprop(n, dt, 0.01, "constant", 0.5, 0.9, 1e-8),
+    "adagrad": lambda n, dt: Adagrad(n, dt, 0.1, "constant", 0.5, 1e-8),
+}
+NETWORK = Network(LAYERS, ["relu"], "softmax", np.float64)
+BOUNDS = NETWORK.segment_bounds
+N_COEF = NETWORK.n_coef
+N_PARAMS = NETWORK.params.size
+TOLERANCE = {np.float32: dict(rtol=2e-5, atol=1e-6), np.float64: dict(rtol=1e-12)}
+
+
+@pytest.fixture
+def kernels(monkeypatch):
+    """Switch the compiled kernels on or off for the rest of the test."""
+
+    def switch(on):
+        monkeypatch.setattr(_kernels, "use_kernels", on)
+
+    return switch
+
+
+def _steps(name, dtype, n_steps=4):
+    """Parameters, state and norms after ``n_steps`` steps on fixed gradients."""
+    rng = np.random.default_rng(0)
+    optimizer = OPTIMIZERS[name](N_PARAMS, dtype)
+    params = rng.standard_normal(N_PARAMS).astype(dtype)
+    norms = []
+    for _ in range(n_steps):
+        grads = rng.standard_normal(N_PARAMS).astype(dtype)
+        sq_norms = np.empty(len(BOUNDS) - 1, dtype=dtype)
+        optimizer.step(params, grads, BOUNDS, len(LAYERS) - 1, L2, sq_norms)
+        norms.append(sq_norms)
+    state = [getattr(optimizer, v) for v in optimizer._state_vectors]
+    return params, state, np.array(norms)
+
+
+def _textbook(name, n_steps=4):
+    """The same steps written out from the update rules, in float64."""
+    rng = np.random.default_rng(0)
+    params = rng.standard_normal(N_PARAMS)
+    m = np.zeros(N_PARAMS)
+    v = np.zeros(N_PARAMS)
+    is_weight = np.arange(N_PARAMS) < N_COEF
+    norms = []
+    for t in range(1, n_steps + 1):
+        g = rng.standard_normal(N_PARAMS) + L2 * params * is_weight
+        norms.append([np.sum(g[a:b] ** 2) for a, b in zip(BOUNDS[:-1], BOUNDS[1:])])
+        if name in ("sgd", "nesterov"):
+            m = 0.9 * m - 0.1 * g
+            params = params + (0.9 * m - 0.1 * g if name == "nesterov" else m)
+        elif name in ("adam", "adamw"):
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g**2
+            m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+            if name == "adamw":
+                params = params * np.where(is_weight, 1 - 0.01 * 0.05, 1.0)
+            # eps enters as in scikit-learn: added to sqrt(v), not sqrt(v_hat)
+            eps_hat = 1e-8 / np.sqrt(1 - 0.999**t)
+            params = params - 0.01 * m_hat / (np.sqrt(v_hat) + eps_hat)
+        elif name == "rmsprop":
+            v = 0.9 * v + 0.1 * g**2
+            params = params - 0.01 * g / (np.sqrt(v) + 1e-8)
+        else:
+            v = v + g**2
+            params = params - 0.1 * g / (np.sqrt(v) + 1e-8)
+    return params, np.array(norms)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_kernel_step_matches_numpy_step(kernels, name, dtype):
+    kernels(True)
+    fused = _steps(name, dtype)
+    kernels(False)
+    plain = _steps(name, dtype)
+    tolerance = TOLERANCE[dtype]
+    np.testing.assert_allclose(fused[0], plain[0], **tolerance)
+    for a, b in zip(fused[1], plain[1]):
+        np.testing.assert_allclose(a, b, **tolerance)
+    np.testing.assert_allclose(fused[2], plain[2], **tolerance)
+
+
+@pytest.mark.parametrize("use_kernels", [True, False], ids=["kernels", "numpy"])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_step_matches_the_update_rule(kernels, name, use_kernels):
+    kernels(use_kernels)
+    params, _, norms = _steps(name, np.float64)
+    expected_params, expected_norms = _textbook(name)
+    np.testing.assert_allclose(params, expected_params, rtol=1e-10)
+    np.testing.assert_allclose(norms, expected_norms, rtol=1e-10)
+
+
+def test_kernels_handle_only_float32_and_float64(kernels):
+    kernels(True)
+    assert _kernels.enabled(np.float32) and _kernels.enabled(np.float64)
+    assert not _kernels.enabled(np.float16)
+    kernels(False)
+    assert not _kernels.enabled(np.float64)
+
+
+def test_non_finite_gradients_propagate_as_in_numpy(kernels):
+    # A diverging run must be caught by the finiteness checks after the
+    # epoch, so the kernels may not hide a NaN or an infinity.
+    kernels(True)
+    optimizer = OPTIMIZERS["adam"](N_PARAMS, np.float64)
+    params = np.ones(N_PARAMS)
+    grads = np.ones(N_PARAMS)
+    grads[3], grads[N_COEF + 1] = np.nan, np.inf
+    sq_norms = np.empty(len(BOUNDS) - 1)
+    optimizer.step(params, grads, BOUNDS, 2, L2, sq_norms)
+    assert np.isnan(params[3]) and np.isnan(sq_norms[0])
+    assert not np.isfinite(params[N_COEF + 1]) and np.isinf(sq_norms[2])
+    assert np.isfinite(np.delete(params, [3, N_COEF + 1])).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam"),
+        dict(solver="sgd", momentum=0.9, nesterovs_momentum=True),
+        dict(solver="adamw", weight_decay=0.01),
+        dict(solver="rmsprop"),
+        dict(solver="adagrad"),
+    ],
+    ids=lambda p: p["solver"],
+)
+def test_fit_does_not_depend_on_the_kernels(kernels, params, dtype):
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X).astype(dtype)
+    fits = []
+    for on in (True, False):
+        kernels(on)
+        clf = MLPBackpropClassifier(
+            hidden_layer_sizes=(20, 10),
+            max_iter=5,
+            alpha=1e-2,
+            batch_size=100,
+            random_state=0,
+            **params,
+        )
+        with pytest.warns(Warning):  # not converged in 5 epochs
+            fits.append(clf.fit(X, y))
+    fused, plain = fits
+    # float32 rounding differences of a few ulps per step grow over 5 epochs
+    # of Adam (which divides by small second moments) to ~1e-4 in the weights.
+    tolerance = dict(rtol=1e-2, atol=5e-4) if dtype == np.float32 else {"rtol": 1e-9}
+    for a, b in zip(fused.coefs_ + fused.intercepts_, plain.coefs_ + plain.intercepts_):
+        np.testing.assert_allclose(a, b, **tolerance)
+    np.testing.assert_allclose(fused.loss_curve_, plain.loss_curve_, **tolerance)
+    np.testing.assert_allclose(
+        fused.history_["grad_norm"], plain.history_["grad_norm"], **tolerance
+    )
+    assert np.mean(fused.predict(X) == plain.predict(X)) > 0.99
+
+
+def test_environment_variable_disables_the_kernels():
+    code = "from skbackprop import _kernels; print(_kernels.use_kernels)"
+    for value, expected in (("1", "False"), ("0", "True"), ("", "True")):
+        env = {**os.environ, "SKBACKPROP_DISABLE_NUMBA": value}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True
+        )
+        assert out.stdout.strip() == expected, out.stderr
+
+
+def test_a_broken_numba_falls_back_with_a_warning(monkeypatch):
+    def broken():
+        raise ImportError("numba needs a different numpy")
+
+    monkeypatch.setattr(_kernels, "_compiled", {})
+    monkeypatch.setattr(_kernels, "use_kernels", True)
+    monkeypatch.setattr(_kernels, "_compile_all", broken)
+    with pytest.warns(RuntimeWarning, match="numba needs a different numpy"):
+        assert not _kernels.enabled(np.float64)
+    assert not _kernels.use_kernels
+
+
+def test_importing_the_package_does_not_import_numba():
+    # numba costs ~0.2 s to import; only a fit that runs a kernel pays it.
+    code = "import sys, skbackprop; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
