@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, ndtr
 
+from . import _kernels
+
 __all__ = ["ACTIVATIONS", "Activation", "resolve_activations"]
 
 # Slope on the negative side, the usual choice for leaky ReLU.
@@ -46,12 +48,41 @@ class Activation:
     in_place : bool
         Whether ``forward`` may overwrite ``Z`` (the derivative then needs only
         ``A``).
+    biased_forward : callable or None
+        ``biased_forward(Z, bias)`` overwrites ``Z`` with ``f(Z + bias)`` in one
+        pass, or returns None where it cannot (then
+        :meth:`forward_with_bias` adds the bias first).
     """
 
     name: str
     forward: Callable
     multiply_derivative: Callable
     in_place: bool = True
+    biased_forward: Callable | None = None
+
+    def forward_with_bias(self, Z, bias, out):
+        """``A = f(Z + b)`` into ``out``; ``Z`` is overwritten.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n, units)
+            Products ``A_{l-1} W_l``; holds ``Z + b`` afterwards unless ``out``
+            is ``Z``.
+        bias : ndarray of shape (units,)
+            The layer's bias ``b_l``.
+        out : ndarray
+            Receives the activation; may be ``Z`` for in-place activations.
+
+        Returns
+        -------
+        out : ndarray
+        """
+        if out is Z and self.biased_forward is not None:
+            done = self.biased_forward(Z, bias)
+            if done is not None:
+                return done
+        Z += bias
+        return self.forward(Z, out)
 
 
 # identity: f(z) = z,  f'(z) = 1
@@ -94,7 +125,17 @@ def _relu(Z, out):
     return np.maximum(Z, 0, out=out)
 
 
+def _relu_biased(Z, bias):
+    if not _kernels.enabled(Z.dtype):
+        return None
+    _kernels.bias_relu(Z, bias)
+    return Z
+
+
 def _relu_derivative(delta, A, Z, scratch):
+    if _kernels.enabled(delta.dtype):
+        _kernels.relu_backward(delta, A)
+        return delta
     # A 0/1 factor rather than boolean indexing: no temporary, same result.
     np.greater(A, 0, out=scratch)
     delta *= scratch
@@ -191,7 +232,7 @@ ACTIVATIONS = {
         Activation("identity", _identity, _identity_derivative),
         Activation("logistic", _logistic, _logistic_derivative),
         Activation("tanh", _tanh, _tanh_derivative),
-        Activation("relu", _relu, _relu_derivative),
+        Activation("relu", _relu, _relu_derivative, biased_forward=_relu_biased),
         Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative, False),
         Activation("elu", _elu, _elu_derivative, False),
         Activation("softplus", _softplus, _softplus_derivative),

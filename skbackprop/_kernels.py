@@ -19,8 +19,10 @@ weights of each layer first, then the biases of each layer, as laid out in
 :class:`~skbackprop._network.Network`. For the first ``n_weight_segments``
 segments the kernel adds the L2 gradient ``l2 * p`` to ``g`` before using
 it; for every segment it writes the squared norm of the (penalised)
-gradient to ``sq_norms[segment]``. Scalars must be passed in the dtype of
-the vectors, so that float32 arithmetic stays float32 and vectorises.
+gradient to ``sq_norms[0, segment]`` and the squared norm of the parameters
+before the step (for the penalty's term of the loss) to
+``sq_norms[1, segment]``. Scalars must be passed in the dtype of the vectors,
+so that float32 arithmetic stays float32 and vectorises.
 
 Numerics: ``fastmath`` is limited to contraction (fused multiply-add) and
 reassociation, which the norm's sum needs to vectorise; the update itself
@@ -34,7 +36,16 @@ import warnings
 
 import numpy as np
 
-__all__ = ["adagrad_step", "adam_step", "enabled", "rmsprop_step", "sgd_step"]
+_KERNELS = (
+    "adam_step",
+    "sgd_step",
+    "rmsprop_step",
+    "adagrad_step",
+    "bias_relu",
+    "relu_backward",
+    "softmax_and_loss",
+)
+__all__ = ["enabled", *_KERNELS]
 
 _DISABLED = os.environ.get("SKBACKPROP_DISABLE_NUMBA", "") not in ("", "0")
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -75,7 +86,7 @@ def enabled(dtype):
             use_kernels = False
             warnings.warn(
                 f"numba is installed but could not be imported ({exc}); "
-                "skbackprop uses its numpy optimizer steps instead.",
+                "skbackprop uses its numpy code paths instead.",
                 RuntimeWarning,
             )
             return False
@@ -108,28 +119,28 @@ def _compile_all():
     # which numba resolves when it compiles a step.
     for name in ("adam", "sgd", "rmsprop", "adagrad"):
         globals()[f"_{name}_segment_kernel"] = jit(globals()[f"_{name}_segment"])
-    for name in ("adam_step", "sgd_step", "rmsprop_step", "adagrad_step"):
+    for name in _KERNELS:
         _compiled[name] = jit(globals()["_" + name])
 
 
-def adam_step(*args):
-    """Compiled :func:`_adam_step` (call :func:`enabled` first)."""
-    return _compiled["adam_step"](*args)
+def _entry(name):
+    """The public face of kernel ``name``: calls its compiled version."""
+
+    def call(*args):
+        return _compiled[name](*args)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"Compiled :func:`_{name}` (call :func:`enabled` first)."
+    return call
 
 
-def sgd_step(*args):
-    """Compiled :func:`_sgd_step` (call :func:`enabled` first)."""
-    return _compiled["sgd_step"](*args)
-
-
-def rmsprop_step(*args):
-    """Compiled :func:`_rmsprop_step` (call :func:`enabled` first)."""
-    return _compiled["rmsprop_step"](*args)
-
-
-def adagrad_step(*args):
-    """Compiled :func:`_adagrad_step` (call :func:`enabled` first)."""
-    return _compiled["adagrad_step"](*args)
+adam_step = _entry("adam_step")
+sgd_step = _entry("sgd_step")
+rmsprop_step = _entry("rmsprop_step")
+adagrad_step = _entry("adagrad_step")
+bias_relu = _entry("bias_relu")
+relu_backward = _entry("relu_backward")
+softmax_and_loss = _entry("softmax_and_loss")
 
 
 # Each step is an outer loop over the segments and an inner loop over one
@@ -143,8 +154,10 @@ def _adam_segment(
     beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, step_size, epsilon,
 ):  # fmt: skip
     total = params.dtype.type(0)
+    squares = params.dtype.type(0)
     for i in range(params.shape[0]):
         p = params[i]
+        squares += p * p
         g = grads[i] + lam * p
         total += g * g
         m_i = beta_1 * m[i] + one_minus_beta_1 * g
@@ -152,7 +165,7 @@ def _adam_segment(
         m[i] = m_i
         v[i] = v_i
         params[i] = shrink * p - step_size * (m_i / (np.sqrt(v_i) + epsilon))
-    return total
+    return total, squares
 
 
 def _adam_step(
@@ -168,7 +181,7 @@ def _adam_step(
     for k in range(bounds.shape[0] - 1):
         a, b = bounds[k], bounds[k + 1]
         is_weight = k < n_weight_segments
-        sq_norms[k] = _adam_segment_kernel(
+        sq_norms[0, k], sq_norms[1, k] = _adam_segment_kernel(
             params[a:b], grads[a:b], m[a:b], v[a:b],
             l2 if is_weight else params.dtype.type(0),
             decay if is_weight else params.dtype.type(1),
@@ -178,8 +191,10 @@ def _adam_step(
 
 def _sgd_segment(params, grads, velocity, lam, momentum, learning_rate, nesterov):
     total = params.dtype.type(0)
+    squares = params.dtype.type(0)
     for i in range(params.shape[0]):
         p = params[i]
+        squares += p * p
         g = grads[i] + lam * p
         total += g * g
         v_i = momentum * velocity[i] - learning_rate * g
@@ -188,7 +203,7 @@ def _sgd_segment(params, grads, velocity, lam, momentum, learning_rate, nesterov
             params[i] = p + momentum * v_i - learning_rate * g
         else:
             params[i] = p + v_i
-    return total
+    return total, squares
 
 
 def _sgd_step(
@@ -202,7 +217,7 @@ def _sgd_step(
     """
     for k in range(bounds.shape[0] - 1):
         a, b = bounds[k], bounds[k + 1]
-        sq_norms[k] = _sgd_segment_kernel(
+        sq_norms[0, k], sq_norms[1, k] = _sgd_segment_kernel(
             params[a:b], grads[a:b], velocity[a:b],
             l2 if k < n_weight_segments else params.dtype.type(0),
             momentum, learning_rate, nesterov,
@@ -211,14 +226,16 @@ def _sgd_step(
 
 def _rmsprop_segment(params, grads, v, lam, rho, one_minus_rho, lr, epsilon):
     total = params.dtype.type(0)
+    squares = params.dtype.type(0)
     for i in range(params.shape[0]):
         p = params[i]
+        squares += p * p
         g = grads[i] + lam * p
         total += g * g
         v_i = rho * v[i] + one_minus_rho * (g * g)
         v[i] = v_i
         params[i] = p - lr * (g / (np.sqrt(v_i) + epsilon))
-    return total
+    return total, squares
 
 
 def _rmsprop_step(
@@ -229,7 +246,7 @@ def _rmsprop_step(
     ``p -= lr g / (sqrt(v) + eps)``."""
     for k in range(bounds.shape[0] - 1):
         a, b = bounds[k], bounds[k + 1]
-        sq_norms[k] = _rmsprop_segment_kernel(
+        sq_norms[0, k], sq_norms[1, k] = _rmsprop_segment_kernel(
             params[a:b], grads[a:b], v[a:b],
             l2 if k < n_weight_segments else params.dtype.type(0),
             rho, one_minus_rho, learning_rate, epsilon,
@@ -238,14 +255,16 @@ def _rmsprop_step(
 
 def _adagrad_segment(params, grads, G, lam, lr, epsilon):
     total = params.dtype.type(0)
+    squares = params.dtype.type(0)
     for i in range(params.shape[0]):
         p = params[i]
+        squares += p * p
         g = grads[i] + lam * p
         total += g * g
         G_i = G[i] + g * g
         G[i] = G_i
         params[i] = p - lr * (g / (np.sqrt(G_i) + epsilon))
-    return total
+    return total, squares
 
 
 def _adagrad_step(
@@ -255,8 +274,68 @@ def _adagrad_step(
     """Adagrad in one pass: ``G += g^2``, ``p -= lr g / (sqrt(G) + eps)``."""
     for k in range(bounds.shape[0] - 1):
         a, b = bounds[k], bounds[k + 1]
-        sq_norms[k] = _adagrad_segment_kernel(
+        sq_norms[0, k], sq_norms[1, k] = _adagrad_segment_kernel(
             params[a:b], grads[a:b], G[a:b],
             l2 if k < n_weight_segments else params.dtype.type(0),
             learning_rate, epsilon,
         )  # fmt: skip
+
+
+# Element-wise passes of the forward and backward pass. A numpy expression
+# spends one pass per operation plus a call overhead of about a microsecond
+# per operation, which at the output layer (a batch x 10 array) is most of
+# the time.
+
+
+def _bias_relu(Z, bias):
+    """``Z = max(Z + b, 0)`` in place, row by row (NaN stays NaN, as in numpy)."""
+    zero = Z.dtype.type(0)
+    for i in range(Z.shape[0]):
+        row = Z[i]
+        for j in range(row.shape[0]):
+            z = row[j] + bias[j]
+            row[j] = zero if z < zero else z
+
+
+def _relu_backward(delta, A):
+    """``delta *= (A > 0)`` in one pass (numpy takes two: the 0/1 factor, the
+    product)."""
+    zero = delta.dtype.type(0)
+    one = delta.dtype.type(1)
+    for i in range(delta.shape[0]):
+        d = delta[i]
+        a = A[i]
+        for j in range(d.shape[0]):
+            d[j] = d[j] * (one if a[j] > zero else zero)
+
+
+def _softmax_and_loss(Z, A, Y, sample_weight):
+    """Softmax of each row of ``Z`` into ``A``; the summed cross-entropy.
+
+    Row by row: ``A_i = exp(z_i - max z_i) / sum exp(z_i - max z_i)`` and
+    ``C_i = log sum exp(z_i) - y_i . z_i``; returns ``sum_i w_i C_i`` in
+    float64 (``w_i = 1`` when ``sample_weight`` is None).
+    """
+    total = 0.0
+    for i in range(Z.shape[0]):
+        z = Z[i]
+        a = A[i]
+        row_max = z[0]
+        for k in range(1, z.shape[0]):
+            if z[k] > row_max or z[k] != z[k]:  # NaN wins, as in numpy's max
+                row_max = z[k]
+        row_sum = z.dtype.type(0)
+        for k in range(z.shape[0]):
+            e = np.exp(z[k] - row_max)
+            a[k] = e
+            row_sum += e
+        target_logit = z.dtype.type(0)
+        for k in range(z.shape[0]):
+            a[k] /= row_sum
+            target_logit += Y[i, k] * z[k]
+        loss = np.log(row_sum) + row_max - target_logit
+        if sample_weight is None:
+            total += loss
+        else:
+            total += sample_weight[i] * loss
+    return total

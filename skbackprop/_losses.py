@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from . import _kernels
+
 __all__ = ["OUTPUT_LAYERS", "OutputLayer", "output_error"]
 
 
@@ -74,6 +76,10 @@ def _log_softmax(Z):
 
 
 def _softmax_and_loss(Z, out, Y, sample_weight):
+    if _kernels.enabled(Z.dtype) and Y.dtype == Z.dtype:
+        # The same, row by row in one compiled loop: the numpy version below
+        # costs ~70 us a batch in call overheads on (256, 10) arrays.
+        return float(_kernels.softmax_and_loss(Z, out, Y, sample_weight))
     row_max = Z.max(axis=1, keepdims=True)
     np.subtract(Z, row_max, out=out)
     np.exp(out, out=out)

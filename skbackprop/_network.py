@@ -159,7 +159,7 @@ class Network:
         workspace,
         alpha_l1=0.0,
         dropout=None,
-        l2_gradient=True,
+        l2_penalty=True,
     ):
         """Objective value on a batch; its gradient is written to ``grads``.
 
@@ -179,15 +179,17 @@ class Network:
             L1 penalty strength.
         dropout : tuple (Dropout, row_keys, epoch) or None, default=None
             Draws the inverted-dropout masks of the hidden layers.
-        l2_gradient : bool, default=True
-            Whether to add the L2 term ``alpha W / sum(sample_weight)`` to the
-            gradient. An optimizer step that adds it itself, in the same pass
-            as the update, turns this off; the loss always includes it.
+        l2_penalty : bool, default=True
+            Whether to include the L2 penalty: its term of the loss and its
+            term ``alpha W / sum(sample_weight)`` of the gradient. An
+            optimizer step that adds both itself, in the same pass as the
+            update, turns this off.
 
         Returns
         -------
         loss : float
-            Weighted mean cross-entropy plus the penalties.
+            Weighted mean cross-entropy plus the penalties (without the L2
+            term when ``l2_penalty`` is False).
         """
         n = X.shape[0]
         Zs, As, dZs = workspace.views(n)
@@ -198,8 +200,8 @@ class Network:
         A_prev = X
         for l, activation in enumerate(self.hidden_activations):
             _dot(A_prev, self.coefs[l], out=Zs[l])
-            Zs[l] += self.intercepts[l]
-            A_prev = activation.forward(Zs[l], out=As[l])
+            # + b_l and f_l together (one pass where a kernel does both)
+            A_prev = activation.forward_with_bias(Zs[l], self.intercepts[l], As[l])
             if dropout is not None and masks[l] is not None:
                 # Inverted dropout: the next layer sees A_l * mask; the
                 # derivative below still reads the undropped A_l.
@@ -217,7 +219,8 @@ class Network:
             sample_scale = workspace.sample_scale(sample_weight, weight_sum)
         loss = self.output.activate_and_loss(Zs[L - 1], As[L - 1], Y, sample_weight)
         coef_flat = self.params[: self.n_coef]
-        loss += 0.5 * alpha * float(np.dot(coef_flat, coef_flat))
+        if l2_penalty:
+            loss += 0.5 * alpha * float(np.dot(coef_flat, coef_flat))
         if alpha_l1:
             loss += alpha_l1 * float(
                 np.abs(coef_flat, out=workspace.param_scratch(self.n_coef)).sum()
@@ -251,7 +254,7 @@ class Network:
         # Penalties: d/dW of 0.5 alpha ||W||^2 / sum(sw) is alpha W / sum(sw);
         # of alpha_l1 |W|_1 / sum(sw), alpha_l1 sign(W) / sum(sw).
         coef_grads = self.grads[: self.n_coef]
-        if alpha and l2_gradient:
+        if alpha and l2_penalty:
             self.axpy(coef_flat, coef_grads, alpha / weight_sum)
         if alpha_l1:
             signs = np.sign(coef_flat, out=workspace.param_scratch(self.n_coef))
@@ -367,9 +370,9 @@ def forward_logits(X, coefs, intercepts, hidden_activations):
     A = X
     for l, name in enumerate(hidden_activations):
         Z = A @ coefs[l]
-        Z += intercepts[l]
         activation = ACTIVATIONS[name]
-        A = activation.forward(Z, out=Z if activation.in_place else np.empty_like(Z))
+        out = Z if activation.in_place else np.empty_like(Z)
+        A = activation.forward_with_bias(Z, intercepts[l], out)
     Z = A @ coefs[-1]
     Z += intercepts[-1]
     return Z

@@ -64,7 +64,8 @@ class _Optimizer:
 
         Adds the L2 gradient ``l2 * W`` to the weights' gradient, writes the
         squared norm of every segment of the penalised gradient to
-        ``sq_norms``, then updates ``params`` in place (``grads`` is
+        ``sq_norms[0]`` and of the parameters (before the step) to
+        ``sq_norms[1]``, then updates ``params`` in place (``grads`` is
         overwritten).
 
         Parameters
@@ -77,8 +78,9 @@ class _Optimizer:
             How many leading segments are weights (penalised).
         l2 : float
             L2 gradient factor, ``alpha / sum(sample_weight)``.
-        sq_norms : ndarray of shape (len(bounds) - 1,)
-            Receives the squared gradient norm of each segment.
+        sq_norms : ndarray of shape (2, len(bounds) - 1)
+            Receives the squared norms of each segment's gradient and
+            parameters.
         """
         if _kernels.enabled(self.dtype):
             scalar = self.dtype.type
@@ -91,7 +93,9 @@ class _Optimizer:
             self.axpy(params[:n_coef], grads[:n_coef], l2)
         for segment, (start, stop) in enumerate(pairwise(bounds)):
             part = grads[start:stop]
-            sq_norms[segment] = np.dot(part, part)
+            sq_norms[0, segment] = np.dot(part, part)
+            part = params[start:stop]
+            sq_norms[1, segment] = np.dot(part, part)
         self.update(params, grads)
 
     def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):

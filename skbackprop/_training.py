@@ -426,7 +426,7 @@ def fit_stochastic(
     # optimizer adds the L2 gradient and measures norms while it updates.
     clipping = max_grad_norm is not None
     n_layers = network.n_layers
-    segment_norms = np.empty(2 * n_layers, dtype=network.dtype)
+    segment_norms = np.empty((2, 2 * n_layers), dtype=network.dtype)
 
     # Weights at the end of the last finished epoch, to undo a bad one.
     finished_params = params.copy()
@@ -463,19 +463,11 @@ def fit_stochastic(
                         dropout=None
                         if dropout is None
                         else (dropout, keys_batch, est._epochs_seen),
-                        l2_gradient=clipping,
+                        l2_penalty=clipping,
                     )
                     batch_weight = (
                         X_batch.shape[0] if sw_batch is None else float(sw_batch.sum())
                     )
-                    accumulated_loss += batch_loss * batch_weight
-                    if divergence_threshold is None:
-                        # Against the best loss seen so far too, so that a run
-                        # of partial_fit calls cannot drift upwards unnoticed.
-                        reference = min(
-                            batch_loss, min(est.loss_curve_, default=np.inf)
-                        )
-                        divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, reference)
                     if clipping:
                         # Clip by global norm: rescale the whole gradient.
                         network.layer_gradient_norms(out=layer_norms)
@@ -484,7 +476,7 @@ def fit_stochastic(
                             grads *= max_grad_norm / total_norm
                         optimizer.update(params, grads)
                     else:
-                        # The L2 gradient, the norms and the update in one go.
+                        # The L2 penalty, the norms and the update in one go.
                         optimizer.step(
                             params,
                             grads,
@@ -493,11 +485,22 @@ def fit_stochastic(
                             est.alpha / batch_weight,
                             segment_norms,
                         )
+                        gradient_norms, weight_norms = segment_norms
                         np.add(
-                            segment_norms[:n_layers],
-                            segment_norms[n_layers:],
+                            gradient_norms[:n_layers],
+                            gradient_norms[n_layers:],
                             out=layer_norms,
                         )
+                        squared_weights = float(weight_norms[:n_layers].sum())
+                        batch_loss += 0.5 * est.alpha * squared_weights / batch_weight
+                    accumulated_loss += batch_loss * batch_weight
+                    if divergence_threshold is None:
+                        # Against the best loss seen so far too, so that a run
+                        # of partial_fit calls cannot drift upwards unnoticed.
+                        reference = min(
+                            batch_loss, min(est.loss_curve_, default=np.inf)
+                        )
+                        divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, reference)
                     epoch_norms += layer_norms
                     n_batches += 1
                 epoch_loss = accumulated_loss / total_weight

@@ -15,6 +15,8 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from skbackprop import MLPBackpropClassifier, _kernels
+from skbackprop._activations import ACTIVATIONS
+from skbackprop._losses import OUTPUT_LAYERS
 from skbackprop._network import Network
 from skbackprop._optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 from tests._extras import import_extra
@@ -60,7 +62,7 @@ def _steps(name, dtype, n_steps=4):
     norms = []
     for _ in range(n_steps):
         grads = rng.standard_normal(N_PARAMS).astype(dtype)
-        sq_norms = np.empty(len(BOUNDS) - 1, dtype=dtype)
+        sq_norms = np.empty((2, len(BOUNDS) - 1), dtype=dtype)
         optimizer.step(params, grads, BOUNDS, len(LAYERS) - 1, L2, sq_norms)
         norms.append(sq_norms)
     state = [getattr(optimizer, v) for v in optimizer._state_vectors]
@@ -75,9 +77,15 @@ def _textbook(name, n_steps=4):
     v = np.zeros(N_PARAMS)
     is_weight = np.arange(N_PARAMS) < N_COEF
     norms = []
+    segments = list(zip(BOUNDS[:-1], BOUNDS[1:]))
     for t in range(1, n_steps + 1):
         g = rng.standard_normal(N_PARAMS) + L2 * params * is_weight
-        norms.append([np.sum(g[a:b] ** 2) for a, b in zip(BOUNDS[:-1], BOUNDS[1:])])
+        norms.append(
+            [
+                [np.sum(g[a:b] ** 2) for a, b in segments],
+                [np.sum(params[a:b] ** 2) for a, b in segments],
+            ]
+        )
         if name in ("sgd", "nesterov"):
             m = 0.9 * m - 0.1 * g
             params = params + (0.9 * m - 0.1 * g if name == "nesterov" else m)
@@ -139,10 +147,10 @@ def test_non_finite_gradients_propagate_as_in_numpy(kernels):
     params = np.ones(N_PARAMS)
     grads = np.ones(N_PARAMS)
     grads[3], grads[N_COEF + 1] = np.nan, np.inf
-    sq_norms = np.empty(len(BOUNDS) - 1)
+    sq_norms = np.empty((2, len(BOUNDS) - 1))
     optimizer.step(params, grads, BOUNDS, 2, L2, sq_norms)
-    assert np.isnan(params[3]) and np.isnan(sq_norms[0])
-    assert not np.isfinite(params[N_COEF + 1]) and np.isinf(sq_norms[2])
+    assert np.isnan(params[3]) and np.isnan(sq_norms[0, 0])
+    assert not np.isfinite(params[N_COEF + 1]) and np.isinf(sq_norms[0, 2])
     assert np.isfinite(np.delete(params, [3, N_COEF + 1])).all()
 
 
@@ -204,7 +212,8 @@ def test_a_broken_numba_falls_back_with_a_warning(monkeypatch):
     monkeypatch.setattr(_kernels, "_compiled", {})
     monkeypatch.setattr(_kernels, "use_kernels", True)
     monkeypatch.setattr(_kernels, "_compile_all", broken)
-    with pytest.warns(RuntimeWarning, match="numba needs a different numpy"):
+    message = "numba needs a different numpy.*numpy code paths"
+    with pytest.warns(RuntimeWarning, match=message):
         assert not _kernels.enabled(np.float64)
     assert not _kernels.use_kernels
 
@@ -214,3 +223,71 @@ def test_importing_the_package_does_not_import_numba():
     code = "import sys, skbackprop; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def _layer_arrays(dtype, n=37, units=11):
+    rng = np.random.default_rng(1)
+    Z = rng.standard_normal((n, units)).astype(dtype)
+    Z[3, 4] = np.nan  # NaN must survive every path, as in numpy
+    Z[5, :] = [1e4] + [-1e4] * (units - 1)  # softmax saturates without overflow
+    bias = rng.standard_normal(units).astype(dtype)
+    delta = rng.standard_normal((n, units)).astype(dtype)
+    return Z, bias, delta
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernels_match_numpy(kernels, dtype):
+    relu = ACTIVATIONS["relu"]
+    Z, bias, delta = _layer_arrays(dtype)
+    results = []
+    for on in (True, False):
+        kernels(on)
+        A = Z.copy()
+        relu.forward_with_bias(A, bias, A)
+        d = delta.copy()
+        relu.multiply_derivative(d, A, None, np.empty_like(d))
+        results.append((A, d))
+    (A_fused, d_fused), (A_plain, d_plain) = results
+    np.testing.assert_array_equal(A_fused, A_plain)  # exact: no rounding here
+    np.testing.assert_array_equal(d_fused, d_plain)
+    assert np.isnan(A_fused[3, 4])
+    np.testing.assert_array_equal(A_plain, np.maximum(Z + bias, 0))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_kernel_matches_numpy(kernels, dtype, weighted):
+    softmax = OUTPUT_LAYERS["softmax"]
+    Z, _, _ = _layer_arrays(dtype)
+    Z[3, 4] = 0.0
+    rng = np.random.default_rng(2)
+    Y = np.eye(Z.shape[1], dtype=dtype)[rng.integers(0, Z.shape[1], Z.shape[0])]
+    sample_weight = rng.uniform(0.5, 2, Z.shape[0]) if weighted else None
+    results = []
+    for on in (True, False):
+        kernels(on)
+        A = np.empty_like(Z)
+        results.append((A, softmax.activate_and_loss(Z, A, Y, sample_weight)))
+    (A_fused, loss_fused), (A_plain, loss_plain) = results
+    tolerance = TOLERANCE[dtype]
+    np.testing.assert_allclose(A_fused, A_plain, **tolerance)
+    np.testing.assert_allclose(loss_fused, loss_plain, **tolerance)
+    assert isinstance(loss_fused, float)
+    # and the formula: sum_i w_i (logsumexp(z_i) - z_i[y_i])
+    Z64 = Z.astype(np.float64)
+    per_sample = np.log(np.exp(Z64 - Z64.max(1, keepdims=True)).sum(1))
+    per_sample += Z64.max(1) - (Y * Z64).sum(1)
+    expected = per_sample @ (
+        np.ones(len(Z)) if sample_weight is None else sample_weight
+    )
+    np.testing.assert_allclose(loss_fused, expected, rtol=1e-5)
+
+
+def test_softmax_kernel_propagates_nan(kernels):
+    kernels(True)
+    Z, _, _ = _layer_arrays(np.float64)
+    Y = np.zeros_like(Z)
+    Y[:, 0] = 1
+    A = np.empty_like(Z)
+    loss = OUTPUT_LAYERS["softmax"].activate_and_loss(Z, A, Y, None)
+    assert np.isnan(loss) and np.isnan(A[3]).all() and np.isfinite(A[4]).all()
