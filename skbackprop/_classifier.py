@@ -34,12 +34,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import ACTIVATIONS, resolve_activations
+from ._activations import resolve_activations
 from ._blas import blas_is_serial
 from ._class_weight import class_sample_weights
 from ._initializers import INITIALIZERS, initial_weights
 from ._losses import OUTPUT_LAYERS
-from ._network import Network, forward_logits
+from ._network import Network, forward, forward_logits
 from ._optimizers import make_optimizer
 from ._training import fit_lbfgs, fit_stochastic
 
@@ -953,19 +953,12 @@ default=None
                 "DataFrame output, whose column names describe the last hidden "
                 "layer; use set_output(transform='default') for other layers."
             )
-        A = X
-        for coef, intercept, name in zip(
+        return forward(
+            X,
             self.coefs_[:depth],
             self.intercepts_[:depth],
             self._hidden_activations[:depth],
-        ):
-            Z = A @ coef
-            Z += intercept
-            activation = ACTIVATIONS[name]
-            A = activation.forward(
-                Z, out=Z if activation.in_place else np.empty_like(Z)
-            )
-        return A
+        )
 
     def predict(self, X):
         """Predict class labels.

@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from skbackprop import MLPBackpropClassifier
+from skbackprop import MLPBackpropClassifier, _network
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -445,3 +445,35 @@ def test_transform_with_dataframe_output(small_digits):
     no_hidden = MLPBackpropClassifier(hidden_layer_sizes=(), max_iter=3).fit(X, y)
     with pytest.raises(ValueError, match="needs a hidden layer"):
         no_hidden.transform(X)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", ["elu", "relu"]])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prediction_in_row_blocks_equals_one_block(
+    small_digits, monkeypatch, activation, dtype
+):
+    # Prediction walks rows in blocks; tiny blocks (64 rows, a ragged last
+    # block) must give the same numbers as one block of all rows.
+    X, y = small_digits
+    X = X.astype(dtype)
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(12, 7), activation=activation, max_iter=3, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    outputs = []
+    for block_bytes in (1, 1 << 40):
+        monkeypatch.setattr(_network, "_BLOCK_BYTES", block_bytes)
+        outputs.append(
+            [
+                clf.predict_proba(X),
+                clf.decision_function(X),
+                clf.transform(X),
+                clf.transform(X, layer=0),
+            ]
+        )
+    assert len(X) % 64 and len(X) > 128
+    rtol = 1e-6 if dtype == np.float32 else 1e-13  # BLAS may order sums by shape
+    for blocked, whole in zip(*outputs):
+        assert blocked.dtype == dtype
+        np.testing.assert_allclose(blocked, whole, rtol=rtol, atol=rtol)
