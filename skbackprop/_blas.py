@@ -55,13 +55,18 @@ class Axpy:
         Floating dtype of the vectors.
     use_blas : bool
         Take the BLAS path (one pass); otherwise use numpy with a scratch
-        vector allocated here.
+        vector, allocated on first use (a compiled optimizer step may never
+        call this at all) and left out of pickles.
     """
 
     def __init__(self, size, dtype, use_blas):
         self.dtype = np.dtype(dtype)
         self.use_blas = bool(use_blas) and self.dtype in (np.float32, np.float64)
-        self._scratch = None if self.use_blas else np.empty(size, dtype=dtype)
+        self.size = int(size)
+        self._scratch = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_scratch": None}
 
     def __call__(self, x, y, a):
         """Update ``y`` in place and return it."""
@@ -70,6 +75,8 @@ class Axpy:
             # with the model, and BLAS routines do not pickle.
             (blas.saxpy if self.dtype == np.float32 else blas.daxpy)(x, y, a=a)
             return y
+        if self._scratch is None:
+            self._scratch = np.empty(self.size, dtype=self.dtype)
         scaled = np.multiply(x, a, out=self._scratch[: x.size])
         y += scaled
         return y

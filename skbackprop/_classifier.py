@@ -615,10 +615,16 @@ default=None
         return X, targets, sample_weight
 
     def _encode_targets(self, y):
-        """Class indices of ``y`` (a 0/1 ``uint8`` indicator for multilabel)."""
+        """Class indices of ``y`` (a 0/1 ``uint8`` indicator for multilabel).
+
+        Indices take the smallest unsigned dtype that holds them (``uint8``
+        up to 256 classes): they live through the whole fit, where an int64
+        copy of 60,000 labels would cost more than the batch buffers.
+        """
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return self._label_binarizer.transform(y).astype(np.uint8)
-        return np.searchsorted(self.classes_, column_or_1d(y))
+        index_dtype = np.min_scalar_type(max(len(self.classes_) - 1, 0))
+        return np.searchsorted(self.classes_, column_or_1d(y)).astype(index_dtype)
 
     def _n_outputs(self, targets):
         """Output units: one per label or class, a single one for binary."""

@@ -1,5 +1,7 @@
 """The BLAS and numpy paths of the vector updates compute the same thing."""
 
+import pickle
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -35,3 +37,14 @@ def test_fit_agrees_with_serial_and_threaded_blas(small_digits, solver):
     assert fits[0]._optimizer.axpy.use_blas
     for a, b in zip(fits[0].coefs_, fits[1].coefs_):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+def test_numpy_axpy_scratch_is_allocated_on_use_and_never_pickled():
+    x, y = np.ones(100), np.zeros(100)
+    axpy = Axpy(100, np.float64, use_blas=False)
+    assert axpy._scratch is None  # a compiled optimizer step never needs it
+    axpy(x, y, 2.0)
+    assert axpy._scratch is not None
+    restored = pickle.loads(pickle.dumps(axpy))
+    assert restored._scratch is None
+    np.testing.assert_array_equal(restored(x, y, 2.0), np.full(100, 4.0))
