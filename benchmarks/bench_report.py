@@ -418,6 +418,17 @@ def targets_table(verdicts):
     return _table(header, rows)
 
 
+def _kernels_note(environment):
+    """How our optimizer steps ran: compiled (numba) or the numpy path."""
+    if "kernels" not in environment:  # results saved before this was recorded
+        return ""
+    if environment["kernels"]:
+        return f"; compiled kernels on (numba {environment['numba']})"
+    if environment.get("numba"):
+        return "; numpy path (numba installed but disabled)"
+    return "; numpy path (numba not installed)"
+
+
 def environment_lines(environment, settings, skipped=()):
     """Markdown bullet list describing the machine, versions and settings."""
     ours = (
@@ -430,6 +441,7 @@ def environment_lines(environment, settings, skipped=()):
             if environment.get("revision")
             else ""
         )
+        + _kernels_note(environment)
     )
     return "\n".join(
         [

@@ -103,6 +103,13 @@ def source_revision(repo_root):
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
+def _compiled_kernels_enabled():
+    """Whether our estimator runs its numba kernels in this process."""
+    from skbackprop import _kernels
+
+    return bool(_kernels.use_kernels)
+
+
 def describe_environment(our_is_stand_in, repo_root=None):
     """Collect what a reader needs to reproduce or compare the results.
 
@@ -128,6 +135,8 @@ def describe_environment(our_is_stand_in, repo_root=None):
         "scikit-learn": _version("scikit-learn"),
         "skbackprop": None if our_is_stand_in else _version("skbackprop") or "source",
         "torch": bench_torch.torch_version(),
+        "numba": _version("numba"),
+        "kernels": None if our_is_stand_in else _compiled_kernels_enabled(),
         "our_is_stand_in": our_is_stand_in,
         "revision": source_revision(repo_root) if repo_root else None,
     }

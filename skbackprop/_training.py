@@ -559,7 +559,8 @@ def fit_stochastic(
                         X=callbacks[1],
                         y=callbacks[2],
                         metadata=callbacks[3],
-                        reconstruction_attributes=_weights_snapshot(est),
+                        # A callable: copied only if a callback asks for it.
+                        reconstruction_attributes=lambda: _weights_snapshot(est),
                     )
                 if stop_requested:
                     break
@@ -639,7 +640,7 @@ class _LbfgsObserver:
                 X=X,
                 y=y,
                 metadata=metadata,
-                reconstruction_attributes=_weights_snapshot(est),
+                reconstruction_attributes=lambda: _weights_snapshot(est),
             )
             self.context = self._begin_iteration()
             if stop:

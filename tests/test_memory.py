@@ -16,7 +16,7 @@ from skbackprop import MLPBackpropClassifier
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fit_allocates_little_more_than_the_optimizer_state(dtype):
     rng = np.random.default_rng(0)
-    n, n_features, hidden, batch = 20_000, 100, (64, 32), 200
+    n, n_features, hidden, batch = 20_000, 100, (256, 128), 50
     X = rng.standard_normal((n, n_features)).astype(dtype)
     y = rng.integers(0, 10, n)
     units = (n_features, *hidden, 10)
@@ -44,7 +44,7 @@ def test_fit_allocates_little_more_than_the_optimizer_state(dtype):
         clf.fit(X, y)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    # Slack for scratch space, Python objects and input validation, which
-    # must stay small next to the data: X itself is n * n_features values.
-    assert peak <= 1.25 * budget + 256 * 1024, (peak, budget)
-    assert peak < 0.1 * X.nbytes
+    # Slack for scratch space, Python objects and input validation; a
+    # parameter-sized temporary at any point (+20%) would exceed it.
+    assert peak <= 1.1 * budget + 64 * 1024, (peak, budget)
+    assert peak < X.nbytes / 4  # no copy of X
