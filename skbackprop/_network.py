@@ -38,10 +38,10 @@ __all__ = ["Network", "forward", "forward_logits"]
 
 def _dot(A, W, out):
     """``out[...] = A @ W`` for dense or sparse ``A`` without a temporary."""
-    if sp.issparse(A):
-        out[...] = A @ W
-        return out
-    return np.matmul(A, W, out=out)
+    if isinstance(A, np.ndarray):  # a type check: cheaper than issparse
+        return np.matmul(A, W, out=out)
+    out[...] = A @ W
+    return out
 
 
 class Network:
@@ -193,7 +193,7 @@ class Network:
         """
         n = X.shape[0]
         Zs, As, dZs = workspace.views(n)
-        masks, dropped = workspace.dropout_views(n)
+        masks, dropped = workspace.dropout_views(n) if dropout else ((), ())
         L = self.n_layers
 
         # Forward: Z_l = A_{l-1} W_l + b_l,  A_l = f_l(Z_l)
