@@ -1,21 +1,40 @@
 """The benchmark suite runs end to end (timings are not judged here)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests._extras import import_extra
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_benchmark_suite_quick_run(tmp_path):
+@pytest.mark.parametrize("kernels", ["on", "off"])
+def test_benchmark_suite_quick_run(tmp_path, kernels):
+    if kernels == "on":
+        import_extra("numba")
     command = [
-        sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
-        "--datasets", "digits", "--no-torch", "--output-dir", str(tmp_path),
+        sys.executable,
+        str(ROOT / "benchmarks" / "run.py"),
+        "--quick",
+        "--datasets",
+        "digits",
+        "--no-torch",
+        "--output-dir",
+        str(tmp_path),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                            cwd=ROOT)
+    env = {**os.environ, "SKBACKPROP_DISABLE_NUMBA": "1" if kernels == "off" else ""}
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     report = (tmp_path / "results.md").read_text()
+    # The header says which of our code paths was measured.
+    expected = "compiled kernels on" if kernels == "on" else "numpy path"
+    assert expected in report
     # Both contenders measured, ratios and verdicts reported.
     assert "MLPClassifier" in report and "MLPBackpropClassifier" in report
     assert "fit time / MLPClassifier" in report
