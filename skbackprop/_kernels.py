@@ -61,11 +61,17 @@ _adam_segment_kernel = _sgd_segment_kernel = None
 _rmsprop_segment_kernel = _adagrad_segment_kernel = None
 
 
+# Dtypes whose kernels have been compiled (or loaded from the cache) and run.
+_ready = set()
+
+
 def enabled(dtype):
     """Whether compiled kernels handle vectors of this dtype.
 
-    The first call that answers yes imports numba; if that fails, the
-    kernels are switched off with a warning and the numpy path is used.
+    The first call for a dtype imports numba and compiles every kernel for it
+    on tiny arrays, so that a numba that cannot (an incompatible version, a
+    broken installation) fails here, with a warning and the numpy path from
+    then on, rather than in the middle of a fit.
 
     Parameters
     ----------
@@ -77,20 +83,58 @@ def enabled(dtype):
     bool
     """
     global use_kernels
-    if not use_kernels or np.dtype(dtype) not in _KERNEL_DTYPES:
+    if not use_kernels:
         return False
-    if not _compiled:
-        try:
+    dtype = np.dtype(dtype)
+    if dtype in _ready:
+        return True
+    if dtype not in _KERNEL_DTYPES:
+        return False
+    try:
+        if not _compiled:
             _compile_all()
-        except ImportError as exc:
-            use_kernels = False
-            warnings.warn(
-                f"numba is installed but could not be imported ({exc}); "
-                "skbackprop uses its numpy code paths instead.",
-                RuntimeWarning,
-            )
-            return False
+        _run_once(dtype.type)
+    except Exception as exc:  # numba raises many types; any means "not here"
+        use_kernels = False
+        warnings.warn(
+            f"numba is installed but could not compile skbackprop's kernels "
+            f"({type(exc).__name__}: {exc}); skbackprop uses its numpy code "
+            f"paths instead.",
+            RuntimeWarning,
+        )
+        return False
+    _ready.add(dtype)
     return True
+
+
+def _run_once(scalar):
+    """Call every kernel once on tiny arrays of dtype ``scalar``."""
+    vector = np.zeros(4, dtype=scalar)
+    bounds = np.array([0, 2, 4], dtype=np.int64)
+    sq_norms = np.zeros((2, 2), dtype=scalar)
+    one, zero = scalar(1), scalar(0)
+    _compiled["adam_step"](
+        vector.copy(), vector.copy(), vector.copy(), vector.copy(), bounds, 1,
+        zero, one, one, zero, one, zero, one, one, sq_norms,
+    )  # fmt: skip
+    for nesterov in (False, True):
+        _compiled["sgd_step"](
+            vector.copy(), vector.copy(), vector.copy(), bounds, 1, zero,
+            one, one, nesterov, sq_norms,
+        )  # fmt: skip
+    _compiled["rmsprop_step"](
+        vector.copy(), vector.copy(), vector.copy(), bounds, 1, zero,
+        one, zero, one, one, sq_norms,
+    )  # fmt: skip
+    _compiled["adagrad_step"](
+        vector.copy(), vector.copy(), vector.copy(), bounds, 1, zero, one, one,
+        sq_norms,
+    )  # fmt: skip
+    block = np.zeros((2, 2), dtype=scalar)
+    _compiled["bias_relu"](block, vector[:2])
+    _compiled["relu_backward"](block, block.copy())
+    for weights in (None, np.ones(2)):
+        _compiled["softmax_and_loss"](block, block.copy(), block.copy(), weights)
 
 
 def _compile_all():

@@ -8,10 +8,12 @@ textbook update gives, and a whole fit must not depend on which one ran.
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from skbackprop import MLPBackpropClassifier, _kernels
@@ -205,17 +207,34 @@ def test_environment_variable_disables_the_kernels():
         assert out.stdout.strip() == expected, out.stderr
 
 
-def test_a_broken_numba_falls_back_with_a_warning(monkeypatch):
-    def broken():
+@pytest.mark.parametrize("where", ["import", "compile"])
+def test_a_broken_numba_falls_back_with_a_warning(monkeypatch, where):
+    def broken_import():
         raise ImportError("numba needs a different numpy")
 
-    monkeypatch.setattr(_kernels, "_compiled", {})
+    def broken_compile(scalar):
+        raise TypeError("cannot type this loop")
+
+    monkeypatch.setattr(_kernels, "_ready", set())
     monkeypatch.setattr(_kernels, "use_kernels", True)
-    monkeypatch.setattr(_kernels, "_compile_all", broken)
-    message = "numba needs a different numpy.*numpy code paths"
+    if where == "import":
+        monkeypatch.setattr(_kernels, "_compiled", {})
+        monkeypatch.setattr(_kernels, "_compile_all", broken_import)
+        message = "ImportError: numba needs a different numpy.*numpy code paths"
+    else:
+        monkeypatch.setattr(_kernels, "_run_once", broken_compile)
+        message = "TypeError: cannot type this loop.*numpy code paths"
     with pytest.warns(RuntimeWarning, match=message):
         assert not _kernels.enabled(np.float64)
     assert not _kernels.use_kernels
+    # and a fit then takes the numpy path, without further warnings
+    X, y = load_digits(return_X_y=True)
+    clf = MLPBackpropClassifier(max_iter=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X / 16, y)
+    assert clf.score(X / 16, y) > 0.8
 
 
 def test_importing_the_package_does_not_import_numba():
