@@ -52,6 +52,10 @@ class Activation:
         ``biased_forward(Z, bias)`` overwrites ``Z`` with ``f(Z + bias)`` in one
         pass, or returns None where it cannot (then
         :meth:`forward_with_bias` adds the bias first).
+    scratch_free : callable
+        ``scratch_free(dtype)`` is True when ``multiply_derivative`` does not
+        touch ``scratch`` for that dtype, which may then be None (the network
+        then never allocates it).
     """
 
     name: str
@@ -59,6 +63,7 @@ class Activation:
     multiply_derivative: Callable
     in_place: bool = True
     biased_forward: Callable | None = None
+    scratch_free: Callable = lambda dtype: False
 
     def forward_with_bias(self, Z, bias, out):
         """``A = f(Z + b)`` into ``out``; ``Z`` is overwritten.
@@ -229,10 +234,21 @@ def _silu_derivative(delta, A, Z, scratch):
 ACTIVATIONS = {
     act.name: act
     for act in (
-        Activation("identity", _identity, _identity_derivative),
+        Activation(
+            "identity",
+            _identity,
+            _identity_derivative,
+            scratch_free=lambda dtype: True,
+        ),
         Activation("logistic", _logistic, _logistic_derivative),
         Activation("tanh", _tanh, _tanh_derivative),
-        Activation("relu", _relu, _relu_derivative, biased_forward=_relu_biased),
+        Activation(
+            "relu",
+            _relu,
+            _relu_derivative,
+            biased_forward=_relu_biased,
+            scratch_free=_kernels.enabled,  # the kernel's one pass needs none
+        ),
         Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative, False),
         Activation("elu", _elu, _elu_derivative, False),
         Activation("softplus", _softplus, _softplus_derivative),

@@ -247,9 +247,12 @@ class Network:
                     dZs[l - 1] *= masks[l - 1]
                 activation = self.hidden_activations[l - 1]
                 kept_Z = None if activation.in_place else Zs[l - 1]
-                activation.multiply_derivative(
-                    dZs[l - 1], As[l - 1], kept_Z, workspace.scratch(dZs[l - 1].shape)
+                scratch = (
+                    None
+                    if activation.scratch_free(self.dtype)
+                    else workspace.scratch(dZs[l - 1].shape)
                 )
+                activation.multiply_derivative(dZs[l - 1], As[l - 1], kept_Z, scratch)
 
         # Penalties: d/dW of 0.5 alpha ||W||^2 / sum(sw) is alpha W / sum(sw);
         # of alpha_l1 |W|_1 / sum(sw), alpha_l1 sign(W) / sum(sw).
@@ -309,7 +312,10 @@ class _Workspace:
             for u, rate in zip(units[:n_hidden], rates)
         ]
         self.dropped = [None if m is None else np.empty_like(m) for m in self.masks]
-        self._scratch = np.empty(batch_size * max(units), dtype=dtype)
+        # Allocated on first use: the derivatives of some activations (ReLU
+        # with the compiled kernels, identity) never need it.
+        self._scratch = None
+        self._scratch_size = batch_size * max(units)
         self.ones = np.ones(batch_size, dtype=dtype)
         self._sample_scale = np.empty((batch_size, 1), dtype=dtype)
         self._param_scratch = None
@@ -333,6 +339,8 @@ class _Workspace:
 
     def scratch(self, shape):
         """A scratch view of the given 2-D shape."""
+        if self._scratch is None:
+            self._scratch = np.empty(self._scratch_size, dtype=self.dtype)
         return self._scratch[: shape[0] * shape[1]].reshape(shape)
 
     def param_scratch(self, size):
