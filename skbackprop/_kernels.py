@@ -165,6 +165,9 @@ def _compile_all():
         globals()[f"_{name}_segment_kernel"] = jit(globals()[f"_{name}_segment"])
     for name in _KERNELS:
         _compiled[name] = jit(globals()["_" + name])
+    # From now on the module's names are the dispatchers themselves, which
+    # saves the forwarding call on every use (about a microsecond).
+    globals().update(_compiled)
 
 
 def _entry(name):
