@@ -420,7 +420,14 @@ def forward(X, coefs, intercepts, activations):
                 Z += b
                 A_prev = Z
             else:
-                A = block_out if A_buffer is None else A_buffer[: stop - start]
+                # An in-place f writes into Z itself, passed as the same view
+                # so that forward_with_bias can fuse the bias add and f.
+                if A_buffer is Z_buffer:
+                    A = Z
+                elif A_buffer is None:
+                    A = block_out
+                else:
+                    A = A_buffer[: stop - start]
                 A_prev = activation.forward_with_bias(Z, b, A)
     return out
 

@@ -310,3 +310,26 @@ def test_softmax_kernel_propagates_nan(kernels):
     A = np.empty_like(Z)
     loss = OUTPUT_LAYERS["softmax"].activate_and_loss(Z, A, Y, None)
     assert np.isnan(loss) and np.isnan(A[3]).all() and np.isfinite(A[4]).all()
+
+
+@pytest.mark.parametrize("method", ["predict_proba", "transform"])
+def test_prediction_fuses_bias_and_relu(kernels, monkeypatch, method):
+    # Prediction must take the one-pass kernel for ReLU layers, not the
+    # numpy fallback of forward_with_bias (same numbers, twice the passes).
+    X, y = load_digits(return_X_y=True)
+    clf = MLPBackpropClassifier(hidden_layer_sizes=(16, 8), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X / 16, y)
+    kernels(True)
+    assert _kernels.enabled(np.float64)
+    calls = []
+    fused = _kernels.bias_relu
+
+    def counting(Z, bias):
+        calls.append(Z.shape)
+        return fused(Z, bias)
+
+    monkeypatch.setattr(_kernels, "bias_relu", counting)
+    getattr(clf, method)(X / 16)
+    assert len(calls) == 2  # both hidden layers, one block of rows
