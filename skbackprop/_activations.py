@@ -131,15 +131,17 @@ def _relu(Z, out):
 
 
 def _relu_biased(Z, bias):
-    if not _kernels.enabled(Z.dtype):
+    kernels = _kernels.for_dtype(Z.dtype)
+    if kernels is None:
         return None
-    _kernels.bias_relu(Z, bias)
+    kernels.bias_relu(Z, bias)
     return Z
 
 
 def _relu_derivative(delta, A, Z, scratch):
-    if _kernels.enabled(delta.dtype):
-        _kernels.relu_backward(delta, A)
+    kernels = _kernels.for_dtype(delta.dtype)
+    if kernels is not None:
+        kernels.relu_backward(delta, A)
         return delta
     # A 0/1 factor rather than boolean indexing: no temporary, same result.
     np.greater(A, 0, out=scratch)

@@ -12,56 +12,13 @@ copies of the sample, as scikit-learn's estimator contract requires, and the
 masks of an epoch do not depend on the batch size or the shuffling.
 """
 
-import hashlib
-
 import numpy as np
-import scipy.sparse as sp
 
-__all__ = ["Dropout", "row_keys", "sparse_row_contents"]
+__all__ = ["Dropout"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
-
-
-def sparse_row_contents(X):
-    """Yield ``(indices, values)`` bytes of every row of a sparse matrix.
-
-    The matrix is first brought to a canonical form (CSR, duplicates summed,
-    indices sorted), so that equal rows give equal bytes.
-    """
-    X = X.tocsr(copy=True)
-    X.sum_duplicates()
-    X.sort_indices()
-    for i in range(X.shape[0]):
-        lo, hi = X.indptr[i], X.indptr[i + 1]
-        yield X.indices[lo:hi].tobytes(), X.data[lo:hi].tobytes()
-
-
-def row_keys(X):
-    """A 64-bit key per row that depends only on the row's values.
-
-    Parameters
-    ----------
-    X : ndarray or sparse matrix of shape (n_samples, n_features)
-        Input rows.
-
-    Returns
-    -------
-    keys : ndarray of shape (n_samples,), dtype uint64
-    """
-    keys = np.empty(X.shape[0], dtype=np.uint64)
-    if sp.issparse(X):
-        for i, (indices, values) in enumerate(sparse_row_contents(X)):
-            digest = hashlib.blake2b(indices, digest_size=8)
-            digest.update(values)
-            keys[i] = int.from_bytes(digest.digest(), "little")
-        return keys
-    X = np.ascontiguousarray(X)
-    for i, row in enumerate(X):
-        digest = hashlib.blake2b(row.tobytes(), digest_size=8).digest()
-        keys[i] = int.from_bytes(digest, "little")
-    return keys
 
 
 class Dropout:
@@ -94,11 +51,6 @@ class Dropout:
             for layer, width in enumerate(widths)
         ]
 
-    @property
-    def active(self):
-        """Whether any layer drops units."""
-        return any(rate > 0 for rate in self.rates)
-
     def fill_mask(self, layer, keys, epoch, out):
         """Write the scaled mask (0 or ``1 / (1 - p)``) of one layer into ``out``.
 
@@ -107,7 +59,7 @@ class Dropout:
         layer : int
             Hidden-layer index.
         keys : ndarray of shape (n,), dtype uint64
-            Row keys of the batch, from :func:`row_keys`.
+            Row keys of the batch, from :func:`~skbackprop._rows.row_keys`.
         epoch : int
             Epoch counter; every epoch draws new masks.
         out : ndarray of shape (n, width)

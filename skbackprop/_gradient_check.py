@@ -11,8 +11,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._class_weight import class_sample_weights
-from ._dropout import Dropout, row_keys
+from ._dropout import Dropout
 from ._network import Network
+from ._rows import row_keys
 from ._training import dense_targets
 
 __all__ = ["check_gradients"]

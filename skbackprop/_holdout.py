@@ -13,29 +13,10 @@ class has at least two groups. Multilabel targets are not stratified.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._dropout import sparse_row_contents
+from ._rows import row_groups
 
 __all__ = ["grouped_validation_split"]
-
-
-def _row_groups(X):
-    """Integer id per row, equal exactly for rows with identical values.
-
-    Ids are ranks of the rows' byte strings, so they do not depend on the
-    order of the rows.
-    """
-    if sp.issparse(X):
-        keys = np.empty(X.shape[0], dtype=object)
-        for i, (indices, values) in enumerate(sparse_row_contents(X)):
-            keys[i] = indices + b"|" + values
-        _, groups = np.unique(keys, return_inverse=True)
-        return groups
-    X = np.ascontiguousarray(X)
-    rows = X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
-    _, groups = np.unique(rows, return_inverse=True)
-    return groups
 
 
 def grouped_validation_split(
@@ -68,7 +49,7 @@ def grouped_validation_split(
         If fewer than two distinct samples could be held out while keeping
         one to train on.
     """
-    groups = _row_groups(X)
+    groups = row_groups(X)
     active = (
         np.ones(X.shape[0], dtype=bool)
         if sample_weight is None

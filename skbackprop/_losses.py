@@ -76,10 +76,12 @@ def _log_softmax(Z):
 
 
 def _softmax_and_loss(Z, out, Y, sample_weight):
-    if _kernels.enabled(Z.dtype) and Y.dtype == Z.dtype:
-        # The same, row by row in one compiled loop: the numpy version below
-        # costs ~70 us a batch in call overheads on (256, 10) arrays.
-        return float(_kernels.softmax_and_loss(Z, out, Y, sample_weight))
+    kernels = _kernels.for_dtype(Z.dtype)
+    if kernels is not None and Y.dtype == Z.dtype:
+        # The same, row by row in one compiled loop: on a batch of a few
+        # hundred rows and ten classes the numpy version below is mostly the
+        # call overheads of its nine operations.
+        return float(kernels.softmax_and_loss(Z, out, Y, sample_weight))
     row_max = Z.max(axis=1, keepdims=True)
     np.subtract(Z, row_max, out=out)
     np.exp(out, out=out)

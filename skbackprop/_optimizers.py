@@ -82,11 +82,13 @@ class _Optimizer:
             Receives the squared norms of each segment's gradient and
             parameters.
         """
-        if _kernels.enabled(self.dtype):
+        kernels = _kernels.for_dtype(self.dtype)
+        if kernels is not None:
             scalar = self.dtype.type
             self._fused_step(
-                params, grads, bounds, n_weight_segments, scalar(l2), scalar, sq_norms
-            )
+                kernels, params, grads, bounds, n_weight_segments, scalar(l2), scalar,
+                sq_norms,
+            )  # fmt: skip
             return
         n_coef = bounds[n_weight_segments]
         if l2:
@@ -98,7 +100,9 @@ class _Optimizer:
             sq_norms[1, segment] = np.dot(part, part)
         self.update(params, grads)
 
-    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
+    def _fused_step(
+        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
+    ):
         """:meth:`step` as one compiled pass; scalars go in the vectors' dtype."""
         raise NotImplementedError
 
@@ -201,8 +205,10 @@ class SGD(_Optimizer):
         else:
             params += self.velocity
 
-    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
-        _kernels.sgd_step(
+    def _fused_step(
+        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
+    ):
+        kernels.sgd_step(
             params, grads, self.velocity, bounds, n_weight_segments, l2,
             scalar(self.momentum), scalar(self.learning_rate), self.nesterov, out,
         )  # fmt: skip
@@ -271,9 +277,11 @@ class Adam(_Optimizer):
         """Factor applied to the weights before the step (AdamW)."""
         return 1.0
 
-    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
+    def _fused_step(
+        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
+    ):
         decay = scalar(self._decay())
-        _kernels.adam_step(
+        kernels.adam_step(
             params, grads, self.m, self.v, bounds, n_weight_segments, l2, decay,
             scalar(self.beta_1), scalar(1 - self.beta_1),
             scalar(self.beta_2), scalar(1 - self.beta_2),
@@ -372,8 +380,10 @@ class RMSprop(_Optimizer):
         scratch += self.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
 
-    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
-        _kernels.rmsprop_step(
+    def _fused_step(
+        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
+    ):
+        kernels.rmsprop_step(
             params, grads, self.v, bounds, n_weight_segments, l2,
             scalar(self.rho), scalar(1 - self.rho),
             scalar(self.learning_rate), scalar(self.epsilon), out,
@@ -410,8 +420,10 @@ class Adagrad(_Optimizer):
         scratch += self.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
 
-    def _fused_step(self, params, grads, bounds, n_weight_segments, l2, scalar, out):
-        _kernels.adagrad_step(
+    def _fused_step(
+        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
+    ):
+        kernels.adagrad_step(
             params, grads, self.G, bounds, n_weight_segments, l2,
             scalar(self.learning_rate), scalar(self.epsilon), out,
         )  # fmt: skip

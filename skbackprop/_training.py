@@ -26,10 +26,11 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from ._blas import all_finite
-from ._dropout import Dropout, row_keys
+from ._dropout import Dropout
 from ._holdout import grouped_validation_split
 from ._losses import OUTPUT_LAYERS
 from ._network import forward_logits
+from ._rows import row_keys
 
 __all__ = ["dense_targets", "fit_lbfgs", "fit_stochastic"]
 

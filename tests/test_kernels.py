@@ -212,14 +212,14 @@ def test_a_broken_numba_falls_back_with_a_warning(monkeypatch, where):
     def broken_import():
         raise ImportError("numba needs a different numpy")
 
-    def broken_compile(scalar):
+    def broken_compile(kernels, scalar):
         raise TypeError("cannot type this loop")
 
     monkeypatch.setattr(_kernels, "_ready", set())
     monkeypatch.setattr(_kernels, "use_kernels", True)
     if where == "import":
-        monkeypatch.setattr(_kernels, "_compiled", {})
-        monkeypatch.setattr(_kernels, "_compile_all", broken_import)
+        monkeypatch.setattr(_kernels, "_module", None)
+        monkeypatch.setattr(_kernels, "_load", broken_import)
         message = "ImportError: numba needs a different numpy.*numpy code paths"
     else:
         monkeypatch.setattr(_kernels, "_run_once", broken_compile)
@@ -322,14 +322,15 @@ def test_prediction_fuses_bias_and_relu(kernels, monkeypatch, method):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X / 16, y)
     kernels(True)
-    assert _kernels.enabled(np.float64)
+    compiled = _kernels.for_dtype(np.float64)
+    assert compiled is not None
     calls = []
-    fused = _kernels.bias_relu
+    fused = compiled.bias_relu
 
     def counting(Z, bias):
         calls.append(Z.shape)
         return fused(Z, bias)
 
-    monkeypatch.setattr(_kernels, "bias_relu", counting)
+    monkeypatch.setattr(compiled, "bias_relu", counting)
     getattr(clf, method)(X / 16)
     assert len(calls) == 2  # both hidden layers, one block of rows

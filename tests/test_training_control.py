@@ -23,10 +23,11 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skbackprop import MLPBackpropClassifier
-from skbackprop._dropout import Dropout, row_keys
+from skbackprop._dropout import Dropout
 from skbackprop._initializers import initial_weights
 from skbackprop._network import Network
 from skbackprop._optimizers import Adam, AdamW, make_optimizer
+from skbackprop._rows import row_keys
 from skbackprop._training import dense_targets
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
