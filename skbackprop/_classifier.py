@@ -749,7 +749,7 @@ default=None
 
         use_blas = blas_is_serial()
         network = Network(
-            layer_units, hidden_activations, self.out_activation_, X.dtype, use_blas
+            layer_units, hidden_activations, self.out_activation_, X.dtype
         )
         network.set_weights(self.coefs_, self.intercepts_)
         # From here on the fitted weights are views of the training buffer.

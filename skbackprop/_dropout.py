@@ -12,9 +12,11 @@ copies of the sample, as scikit-learn's estimator contract requires, and the
 masks of an epoch do not depend on the batch size or the shuffling.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "DropoutBatch"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -90,3 +92,15 @@ class Dropout:
         np.greater_equal(bits, threshold, out=out)
         out *= 1.0 / (1.0 - rate)
         return out
+
+
+class DropoutBatch(NamedTuple):
+    """The dropout of one batch: the masks of its rows in one epoch."""
+
+    dropout: Dropout
+    keys: np.ndarray
+    epoch: int
+
+    def fill_mask(self, layer, out):
+        """Write the batch's mask of hidden layer ``layer`` into ``out``."""
+        return self.dropout.fill_mask(layer, self.keys, self.epoch, out)

@@ -11,10 +11,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._class_weight import class_sample_weights
-from ._dropout import Dropout
+from ._dropout import Dropout, DropoutBatch
 from ._network import Network
+from ._objective import Objective
+from ._penalty import WeightPenalty
 from ._rows import row_keys
-from ._training import dense_targets
+from ._targets import one_hot
 
 __all__ = ["check_gradients"]
 
@@ -103,25 +105,16 @@ def check_gradients(
         units, probe._hidden_activations, probe.out_activation_, np.float64
     )
     network.set_weights(probe.coefs_, probe.intercepts_)
-    Y = dense_targets(targets, units[-1], np.float64)
+    penalty = WeightPenalty(probe.alpha, probe.alpha_l1, network.n_coef, np.float64)
+    Y = one_hot(targets, units[-1], np.float64)
     rates = probe._dropout_rates
-    workspace = network.allocate(X.shape[0], rates)
     dropout = None
     if any(rates):
         seed = probe._dropout_seed if probe._dropout_seed is not None else 0
         drop = Dropout(rates, seed, units[1:-1], X.shape[0], np.float64)
-        dropout = (drop, row_keys(X), 0)
+        dropout = DropoutBatch(drop, row_keys(X), 0)
 
-    def loss():
-        return network.loss_and_gradient(
-            X,
-            Y,
-            sample_weight,
-            probe.alpha,
-            workspace,
-            alpha_l1=probe.alpha_l1,
-            dropout=dropout,
-        )
+    loss = Objective(network, penalty, X, Y, sample_weight, dropout)
 
     loss()
     analytic = network.grads.copy()

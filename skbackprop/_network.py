@@ -12,11 +12,11 @@ mini-batch of ``n`` samples, layer ``l = 1 .. L``:
   3. weight gradient  ``dW_l = A_{l-1}^T dZ_l``
   4. bias gradient  ``db_l = sum over rows of dZ_l``
 
-The objective is scikit-learn's: the sample-weighted mean log-loss plus
-``0.5 * alpha * sum ||W_l||^2 / sum(sample_weight)`` (and, optionally,
-``alpha_l1 * sum |W_l| / sum(sample_weight)``). The weights enter
-through ``dZ_L``, already divided by ``sum(sample_weight)``, so equations 3 and
-4 give the mean's gradient directly.
+The network computes the data term of the objective, the sample-weighted
+mean loss, and its gradient; the penalty on the weights is added by
+:class:`~skbackprop._penalty.WeightPenalty`. The weights enter through
+``dZ_L``, already divided by ``sum(sample_weight)``, so equations 3 and 4
+give the mean's gradient directly.
 
 All weights and biases live in one contiguous vector (weights first, then
 biases) and ``coefs_``/``intercepts_`` are views into it: an optimizer updates
@@ -30,7 +30,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._activations import ACTIVATIONS
-from ._blas import Axpy
 from ._losses import OUTPUT_LAYERS, output_error
 
 __all__ = ["Network", "forward", "forward_logits"]
@@ -57,8 +56,6 @@ class Network:
         Output activation, which fixes the cross-entropy loss.
     dtype : numpy dtype
         Floating dtype of parameters and buffers.
-    use_blas : bool, default=True
-        Whether vector updates may use BLAS (see :mod:`skbackprop._blas`).
 
     Attributes
     ----------
@@ -77,7 +74,7 @@ class Network:
         ``params``.
     """
 
-    def __init__(self, layer_units, hidden_activations, output, dtype, use_blas=True):
+    def __init__(self, layer_units, hidden_activations, output, dtype):
         self.layer_units = tuple(int(u) for u in layer_units)
         self.hidden_activations = tuple(ACTIVATIONS[a] for a in hidden_activations)
         self.output = OUTPUT_LAYERS[output]
@@ -90,7 +87,6 @@ class Network:
         self.grads = np.zeros(n_params, dtype=self.dtype)
         self.coefs, self.intercepts = self._layer_views(self.params, shapes)
         self.coef_grads, self.intercept_grads = self._layer_views(self.grads, shapes)
-        self.axpy = Axpy(self.n_coef, self.dtype, use_blas)
         # Where each layer's weights, then each layer's biases, start and end
         # in the flat vectors: the segments an optimizer step walks.
         sizes = [n_in * n_out for n_in, n_out in shapes] + list(self.layer_units[1:])
@@ -150,18 +146,8 @@ class Network:
         """
         return _Workspace(self, batch_size, dropout_rates)
 
-    def loss_and_gradient(
-        self,
-        X,
-        Y,
-        sample_weight,
-        alpha,
-        workspace,
-        alpha_l1=0.0,
-        dropout=None,
-        l2_penalty=True,
-    ):
-        """Objective value on a batch; its gradient is written to ``grads``.
+    def loss_and_gradient(self, X, Y, sample_weight, workspace, dropout=None):
+        """Data term of the objective on a batch; its gradient goes to ``grads``.
 
         Parameters
         ----------
@@ -171,25 +157,15 @@ class Network:
             Binarized targets in the network's dtype.
         sample_weight : ndarray of shape (n,) or None
             Per-sample weights.
-        alpha : float
-            L2 penalty strength.
         workspace : _Workspace
             Buffers from :meth:`allocate` with at least ``n`` rows.
-        alpha_l1 : float, default=0.0
-            L1 penalty strength.
-        dropout : tuple (Dropout, row_keys, epoch) or None, default=None
+        dropout : DropoutBatch or None, default=None
             Draws the inverted-dropout masks of the hidden layers.
-        l2_penalty : bool, default=True
-            Whether to include the L2 penalty: its term of the loss and its
-            term ``alpha W / sum(sample_weight)`` of the gradient. An
-            optimizer step that adds both itself, in the same pass as the
-            update, turns this off.
 
         Returns
         -------
         loss : float
-            Weighted mean cross-entropy plus the penalties (without the L2
-            term when ``l2_penalty`` is False).
+            Weighted mean cross-entropy.
         """
         n = X.shape[0]
         Zs, As, dZs = workspace.views(n)
@@ -205,8 +181,7 @@ class Network:
             if dropout is not None and masks[l] is not None:
                 # Inverted dropout: the next layer sees A_l * mask; the
                 # derivative below still reads the undropped A_l.
-                drop, keys, epoch = dropout
-                drop.fill_mask(l, keys, epoch, out=masks[l])
+                dropout.fill_mask(l, out=masks[l])
                 A_prev = np.multiply(A_prev, masks[l], out=dropped[l])
         _dot(A_prev, self.coefs[L - 1], out=Zs[L - 1])
         Zs[L - 1] += self.intercepts[L - 1]
@@ -218,13 +193,6 @@ class Network:
             weight_sum = float(sample_weight.sum())
             sample_scale = workspace.sample_scale(sample_weight, weight_sum)
         loss = self.output.activate_and_loss(Zs[L - 1], As[L - 1], Y, sample_weight)
-        coef_flat = self.params[: self.n_coef]
-        if l2_penalty:
-            loss += 0.5 * alpha * float(np.dot(coef_flat, coef_flat))
-        if alpha_l1:
-            loss += alpha_l1 * float(
-                np.abs(coef_flat, out=workspace.param_scratch(self.n_coef)).sum()
-            )
         loss /= weight_sum
 
         # (1) output error
@@ -253,15 +221,6 @@ class Network:
                     else workspace.scratch(dZs[l - 1].shape)
                 )
                 activation.multiply_derivative(dZs[l - 1], As[l - 1], kept_Z, scratch)
-
-        # Penalties: d/dW of 0.5 alpha ||W||^2 / sum(sw) is alpha W / sum(sw);
-        # of alpha_l1 |W|_1 / sum(sw), alpha_l1 sign(W) / sum(sw).
-        coef_grads = self.grads[: self.n_coef]
-        if alpha and l2_penalty:
-            self.axpy(coef_flat, coef_grads, alpha / weight_sum)
-        if alpha_l1:
-            signs = np.sign(coef_flat, out=workspace.param_scratch(self.n_coef))
-            self.axpy(signs, coef_grads, alpha_l1 / weight_sum)
         return loss
 
     def layer_gradient_norms(self, out):
@@ -318,7 +277,6 @@ class _Workspace:
         self._scratch_size = batch_size * max(units)
         self.ones = np.ones(batch_size, dtype=dtype)
         self._sample_scale = np.empty((batch_size, 1), dtype=dtype)
-        self._param_scratch = None
 
     def views(self, n):
         """Buffers trimmed to the first ``n`` rows (contiguous views)."""
@@ -342,12 +300,6 @@ class _Workspace:
         if self._scratch is None:
             self._scratch = np.empty(self._scratch_size, dtype=self.dtype)
         return self._scratch[: shape[0] * shape[1]].reshape(shape)
-
-    def param_scratch(self, size):
-        """A scratch vector as long as the weights, allocated on first use."""
-        if self._param_scratch is None or self._param_scratch.size < size:
-            self._param_scratch = np.empty(size, dtype=self.dtype)
-        return self._param_scratch[:size]
 
     def sample_scale(self, sample_weight, weight_sum):
         """``sample_weight / weight_sum`` as a column, without allocating."""

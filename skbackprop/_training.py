@@ -25,14 +25,17 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from ._blas import all_finite
-from ._dropout import Dropout
+from ._blas import all_finite, blas_is_serial
+from ._dropout import Dropout, DropoutBatch
 from ._holdout import grouped_validation_split
 from ._losses import OUTPUT_LAYERS
 from ._network import forward_logits
+from ._objective import Objective
+from ._penalty import WeightPenalty
 from ._rows import row_keys
+from ._targets import one_hot
 
-__all__ = ["dense_targets", "fit_lbfgs", "fit_stochastic"]
+__all__ = ["fit_lbfgs", "fit_stochastic"]
 
 # An epoch whose loss exceeds this multiple of max(1, first batch's loss) has
 # diverged even if still finite: log-sum-exp keeps the loss finite long after
@@ -53,49 +56,6 @@ def _batch_size(requested, n_samples):
             "to be clipped"
         )
     return int(np.clip(requested, 1, n_samples))
-
-
-def dense_targets(targets, n_outputs, dtype, out=None):
-    """One-hot (or indicator) target rows ``Y`` from compact targets.
-
-    Parameters
-    ----------
-    targets : ndarray of shape (n,) or (n, n_outputs)
-        Class indices, or a 0/1 indicator matrix for multilabel data.
-    n_outputs : int
-        Number of output units; 1 means a binary problem, whose single column
-        is the index of the class itself.
-    dtype : numpy dtype
-        Dtype of ``Y``.
-    out : ndarray of shape (>= n, n_outputs), default=None
-        Buffer to fill; its first ``n`` rows are used.
-
-    Returns
-    -------
-    Y : ndarray of shape (n, n_outputs)
-    """
-    n = targets.shape[0]
-    Y = np.empty((n, n_outputs), dtype=dtype) if out is None else out[:n]
-    if targets.ndim == 2 or n_outputs == 1:
-        Y[...] = targets.reshape(n, n_outputs)
-    else:
-        Y[...] = 0
-        # Row-major flat positions of the ones: row * n_outputs + class.
-        Y.reshape(-1)[_row_offsets(n, n_outputs) + targets] = 1
-    return Y
-
-
-_OFFSETS = {}
-
-
-def _row_offsets(n, n_outputs):
-    """``arange(n) * n_outputs``, cached: one allocation per shape, not per batch."""
-    key = (n, n_outputs)
-    if key not in _OFFSETS:
-        if len(_OFFSETS) > 64:
-            _OFFSETS.clear()
-        _OFFSETS[key] = np.arange(n, dtype=np.intp) * n_outputs
-    return _OFFSETS[key]
 
 
 def _validation_split(est, X, targets, sample_weight):
@@ -132,7 +92,7 @@ class _ValidationMonitor:
 
     def __init__(self, est, network, X, targets, sample_weight):
         self.est, self.X, self.sample_weight = est, X, sample_weight
-        self.Y = dense_targets(targets, network.layer_units[-1], network.dtype)
+        self.Y = one_hot(targets, network.layer_units[-1], network.dtype)
         self.y = est._labels_from_targets(targets)
         self.weight_sum = (
             X.shape[0] if sample_weight is None else float(sample_weight.sum())
@@ -220,7 +180,7 @@ class _BatchSource:
         for start in range(0, self.n_samples, self.batch_size):
             stop = min(start + self.batch_size, self.n_samples)
             rows = slice(start, stop) if not self.shuffle else self.order[start:stop]
-            Y_batch = dense_targets(
+            Y_batch = one_hot(
                 self.targets[rows], n_outputs, self._Y_buffer.dtype, out=self._Y_buffer
             )
             if not self.shuffle:
@@ -419,6 +379,10 @@ def fit_stochastic(
     )
     optimizer = est._optimizer
     params, grads = network.params, network.grads
+    weights, weight_grads = params[: network.n_coef], grads[: network.n_coef]
+    penalty = WeightPenalty(
+        est.alpha, est.alpha_l1, network.n_coef, network.dtype, blas_is_serial()
+    )
     total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     layer_norms = np.empty(network.n_layers)
     epoch_norms = np.empty(network.n_layers)
@@ -458,18 +422,19 @@ def fit_stochastic(
                         X_batch,
                         Y_batch,
                         sw_batch,
-                        est.alpha,
                         workspace,
-                        alpha_l1=est.alpha_l1,
                         dropout=None
                         if dropout is None
-                        else (dropout, keys_batch, est._epochs_seen),
-                        l2_penalty=clipping,
+                        else DropoutBatch(dropout, keys_batch, est._epochs_seen),
                     )
                     batch_weight = (
                         X_batch.shape[0] if sw_batch is None else float(sw_batch.sum())
                     )
+                    batch_loss += penalty.add_l1(weights, weight_grads, batch_weight)
                     if clipping:
+                        batch_loss += penalty.add_l2(
+                            weights, weight_grads, batch_weight
+                        )
                         # Clip by global norm: rescale the whole gradient.
                         network.layer_gradient_norms(out=layer_norms)
                         total_norm = np.sqrt(layer_norms.sum())
@@ -483,7 +448,7 @@ def fit_stochastic(
                             grads,
                             network.segment_bounds,
                             n_layers,
-                            est.alpha / batch_weight,
+                            penalty.l2_gradient_factor(batch_weight),
                             segment_norms,
                         )
                         gradient_norms, weight_norms = segment_norms
@@ -493,7 +458,7 @@ def fit_stochastic(
                             out=layer_norms,
                         )
                         squared_weights = float(weight_norms[:n_layers].sum())
-                        batch_loss += 0.5 * est.alpha * squared_weights / batch_weight
+                        batch_loss += penalty.l2_value(squared_weights, batch_weight)
                     accumulated_loss += batch_loss * batch_weight
                     if divergence_threshold is None:
                         # Against the best loss seen so far too, so that a run
@@ -678,18 +643,20 @@ def fit_lbfgs(est, network, X, targets, sample_weight, validation=None, callback
     callbacks : tuple (CallbackContext, X, y, metadata) or None
         scikit-learn callbacks to notify after every iteration.
     """
-    Y = dense_targets(targets, network.layer_units[-1], network.dtype)
-    workspace = network.allocate(X.shape[0])
+    Y = one_hot(targets, network.layer_units[-1], network.dtype)
     start = network.params.astype(np.float64)
     monitor = (
         None if validation is None else _ValidationMonitor(est, network, *validation)
     )
 
+    penalty = WeightPenalty(
+        est.alpha, est.alpha_l1, network.n_coef, network.dtype, blas_is_serial()
+    )
+    loss_and_gradient = Objective(network, penalty, X, Y, sample_weight)
+
     def objective(packed):
         np.copyto(network.params, packed, casting="same_kind")
-        loss = network.loss_and_gradient(
-            X, Y, sample_weight, est.alpha, workspace, alpha_l1=est.alpha_l1
-        )
+        loss = loss_and_gradient()
         if not np.isfinite(loss):
             # Infinite loss makes the line search backtrack instead of failing.
             return np.inf, np.zeros_like(packed)
@@ -749,7 +716,5 @@ def fit_lbfgs(est, network, X, targets, sample_weight, validation=None, callback
             # Not one finished iteration: report the starting point's loss.
             np.copyto(network.params, start, casting="same_kind")
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                est.loss_ = network.loss_and_gradient(
-                    X, Y, sample_weight, est.alpha, workspace, alpha_l1=est.alpha_l1
-                )
+                est.loss_ = loss_and_gradient()
     est.best_loss_ = min(est.loss_curve_, default=est.loss_)

@@ -1,9 +1,9 @@
 """Backpropagation against central finite differences of the objective.
 
 The ground truth for every activation, output layer and depth: the gradient
-written to ``Network.grads`` must match the numerical derivative of the value
-``Network.loss_and_gradient`` returns (weighted mean log-loss plus the L2
-penalty) to a relative error below 1e-6 in float64.
+written to ``Network.grads`` must match the numerical derivative of the
+objective (weighted mean log-loss plus the L2 penalty) to a relative error
+below 1e-6 in float64.
 """
 
 import numpy as np
@@ -11,6 +11,12 @@ import pytest
 
 from skbackprop._activations import ACTIVATIONS
 from skbackprop._network import Network
+from tests._finite_differences import (
+    numerical_gradient,
+    objective,
+    random_network,
+    relative_error,
+)
 
 TARGETS = ["binary", "multiclass", "multilabel"]
 
@@ -31,45 +37,24 @@ def _problem(target, n_samples=9, n_features=4, seed=0):
     return X, Y, sample_weight, output
 
 
-def _numerical_gradient(network, X, Y, sample_weight, alpha, step=1e-5):
-    workspace = network.allocate(X.shape[0])
-    params = network.params
-    gradient = np.empty_like(params)
-    for i in range(params.size):
-        original = params[i]
-        params[i] = original + step
-        loss_plus = network.loss_and_gradient(X, Y, sample_weight, alpha, workspace)
-        params[i] = original - step
-        loss_minus = network.loss_and_gradient(X, Y, sample_weight, alpha, workspace)
-        params[i] = original
-        gradient[i] = (loss_plus - loss_minus) / (2 * step)
-    return gradient
-
-
-def _relative_error(a, b):
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b))
-
-
 def _check_network(hidden_units, activations, target, alpha=0.3, weighted=True):
     X, Y, sample_weight, output = _problem(target)
     if not weighted:
         sample_weight = None
     units = [X.shape[1], *hidden_units, Y.shape[1]]
-    network = Network(units, activations, output, np.float64)
-    rng = np.random.RandomState(1)
-    network.params[:] = rng.normal(scale=0.7, size=network.params.size)
-
-    network.loss_and_gradient(X, Y, sample_weight, alpha, network.allocate(len(X)))
+    network = random_network(units, activations, output)
+    loss = objective(network, X, Y, sample_weight, alpha=alpha)
+    loss()
     analytic = network.grads.copy()
-    numeric = _numerical_gradient(network, X, Y, sample_weight, alpha)
-    assert _relative_error(analytic, numeric) < 1e-6
+    numeric = numerical_gradient(loss, network.params)
+    assert relative_error(analytic, numeric) < 1e-6
     # Every layer's weights and biases must agree, not just the whole vector.
     shapes = list(zip(units[:-1], units[1:]))
     for analytic_part, numeric_part in zip(
         network._layer_views(analytic, shapes), network._layer_views(numeric, shapes)
     ):
         for analytic_layer, numeric_layer in zip(analytic_part, numeric_part):
-            assert _relative_error(analytic_layer, numeric_layer) < 1e-6
+            assert relative_error(analytic_layer, numeric_layer) < 1e-6
 
 
 @pytest.mark.parametrize("n_hidden", [1, 2, 3])
@@ -98,13 +83,9 @@ def test_sample_weight_is_a_weighted_mean():
     network = Network([4, 5, 3], ["tanh"], output, np.float64)
     network.params[:] = np.random.RandomState(0).normal(size=network.params.size)
 
-    weighted_loss = network.loss_and_gradient(
-        X, Y, counts.astype(float), 0.1, network.allocate(len(X))
-    )
+    weighted_loss = objective(network, X, Y, counts.astype(float), alpha=0.1)()
     weighted_grads = network.grads.copy()
     X_rep, Y_rep = np.repeat(X, counts, axis=0), np.repeat(Y, counts, axis=0)
-    repeated_loss = network.loss_and_gradient(
-        X_rep, Y_rep, None, 0.1, network.allocate(len(X_rep))
-    )
+    repeated_loss = objective(network, X_rep, Y_rep, alpha=0.1)()
     np.testing.assert_allclose(weighted_loss, repeated_loss, rtol=1e-12)
     np.testing.assert_allclose(weighted_grads, network.grads, rtol=1e-10, atol=1e-14)

@@ -23,12 +23,18 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skbackprop import MLPBackpropClassifier
-from skbackprop._dropout import Dropout
+from skbackprop._dropout import Dropout, DropoutBatch
 from skbackprop._initializers import initial_weights
 from skbackprop._network import Network
 from skbackprop._optimizers import Adam, AdamW, make_optimizer
 from skbackprop._rows import row_keys
-from skbackprop._training import dense_targets
+from skbackprop._targets import one_hot
+from tests._finite_differences import (
+    numerical_gradient,
+    objective,
+    random_network,
+    relative_error,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -64,34 +70,6 @@ def _assert_same_weights(a, b, rtol=0.0, atol=0.0):
         a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True
     ):
         np.testing.assert_allclose(left, right, rtol=rtol, atol=atol)
-
-
-def _relative_error(a, b):
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b))
-
-
-def _random_network(hidden_units, activations, n_features, n_outputs, output):
-    network = Network(
-        [n_features, *hidden_units, n_outputs], activations, output, np.float64
-    )
-    network.params[:] = np.random.RandomState(1).normal(
-        scale=0.7, size=network.params.size
-    )
-    return network
-
-
-def _numerical_gradient(objective, params, step=1e-5):
-    """Central differences of ``objective()`` in every entry of ``params``."""
-    gradient = np.empty_like(params)
-    for i in range(params.size):
-        original = params[i]
-        params[i] = original + step
-        loss_plus = objective()
-        params[i] = original - step
-        loss_minus = objective()
-        params[i] = original
-        gradient[i] = (loss_plus - loss_minus) / (2 * step)
-    return gradient
 
 
 def _manual_hidden_activations(clf, X, activations):
@@ -161,27 +139,23 @@ def test_dropout_gradient_matches_finite_differences(activation, n_hidden, targe
     sample_weight = rng.uniform(0.2, 3.0, size=12)
     hidden_units = [6, 5][:n_hidden]
     rates = (0.4, 0.3)[:n_hidden]
-    network = _random_network(
-        hidden_units, [activation] * n_hidden, 4, Y.shape[1], output
+    network = random_network(
+        [4, *hidden_units, Y.shape[1]], [activation] * n_hidden, output
     )
-    workspace = network.allocate(len(X), rates)
-    dropout = (Dropout(rates, 12345, hidden_units, len(X), np.float64), row_keys(X), 1)
-
-    def objective():
-        return network.loss_and_gradient(
-            X, Y, sample_weight, 0.1, workspace, dropout=dropout
-        )
-
-    objective()
+    dropout = DropoutBatch(
+        Dropout(rates, 12345, hidden_units, len(X), np.float64), row_keys(X), 1
+    )
+    loss = objective(network, X, Y, sample_weight, alpha=0.1, dropout=dropout)
+    loss()
     analytic = network.grads.copy()
-    mask = workspace.masks[0][: len(X)]
+    mask = loss.workspace.masks[0][: len(X)]
     assert 0 < np.count_nonzero(mask) < mask.size  # some units really dropped
-    numeric = _numerical_gradient(objective, network.params)
-    assert _relative_error(analytic, numeric) < 1e-6
+    numeric = numerical_gradient(loss, network.params)
+    assert relative_error(analytic, numeric) < 1e-6
 
     # The masks change the gradient: dropout is not a no-op.
-    network.loss_and_gradient(X, Y, sample_weight, 0.1, network.allocate(len(X)))
-    assert _relative_error(analytic, network.grads) > 1e-3
+    objective(network, X, Y, sample_weight, alpha=0.1)()
+    assert relative_error(analytic, network.grads) > 1e-3
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
@@ -448,23 +422,17 @@ def test_l1_gradient_matches_finite_differences(activation, hidden_units):
     X = rng.normal(size=(9, 4))
     Y = np.eye(3)[rng.randint(0, 3, size=9)]
     sample_weight = rng.uniform(0.2, 3.0, size=9)
-    network = _random_network(
-        hidden_units, [activation] * len(hidden_units), 4, 3, "softmax"
+    network = random_network(
+        [4, *hidden_units, 3], [activation] * len(hidden_units), "softmax"
     )
     step = 1e-5
     # |W| is differentiable away from 0: no weight within a step of it.
     assert np.abs(network.params[: network.n_coef]).min() > 10 * step
-    workspace = network.allocate(len(X))
-
-    def objective():
-        return network.loss_and_gradient(
-            X, Y, sample_weight, 0.2, workspace, alpha_l1=0.3
-        )
-
-    objective()
+    loss = objective(network, X, Y, sample_weight, alpha=0.2, alpha_l1=0.3)
+    loss()
     analytic = network.grads.copy()
-    numeric = _numerical_gradient(objective, network.params, step)
-    assert _relative_error(analytic, numeric) < 1e-6
+    numeric = numerical_gradient(loss, network.params, step)
+    assert relative_error(analytic, numeric) < 1e-6
 
 
 def test_l1_penalty_is_added_to_the_loss_as_a_weighted_mean():
@@ -472,14 +440,11 @@ def test_l1_penalty_is_added_to_the_loss_as_a_weighted_mean():
     X = rng.normal(size=(9, 4))
     Y = np.eye(3)[rng.randint(0, 3, size=9)]
     sample_weight = rng.uniform(0.2, 3.0, size=9)
-    network = _random_network([5], ["tanh"], 4, 3, "softmax")
-    workspace = network.allocate(len(X))
-    without = network.loss_and_gradient(X, Y, sample_weight, 0.1, workspace)
+    network = random_network([4, 5, 3], ["tanh"], "softmax")
+    without = objective(network, X, Y, sample_weight, alpha=0.1)()
     grads_without = network.grads.copy()
     alpha_l1 = 0.3
-    with_l1 = network.loss_and_gradient(
-        X, Y, sample_weight, 0.1, workspace, alpha_l1=alpha_l1
-    )
+    with_l1 = objective(network, X, Y, sample_weight, alpha=0.1, alpha_l1=alpha_l1)()
     # Weights only, as for L2: the biases are not penalised.
     weights = np.concatenate([c.ravel() for c in network.coefs])
     np.testing.assert_allclose(
@@ -533,11 +498,12 @@ def test_max_grad_norm_clips_the_step_by_global_norm(max_grad_norm):
         random_state=0,
     )
     network = Network([10, 7, 3], ["relu"], "softmax", np.float64)
-    Y = dense_targets(y, 3, np.float64)
+    Y = one_hot(y, 3, np.float64)
+    loss = objective(network, X, Y, alpha=alpha)
 
     def gradient_at(coefs, intercepts):
         network.set_weights(coefs, intercepts)
-        network.loss_and_gradient(X, Y, None, alpha, network.allocate(len(X)))
+        loss()
         layer_norms = np.sqrt(network.layer_gradient_norms(np.empty(2)))
         return network.params.copy(), layer_norms, np.linalg.norm(network.grads)
 
@@ -1017,8 +983,8 @@ def test_lbfgs_grad_norm_is_the_gradient_at_each_accepted_iterate():
     ).fit(X, y)
     network = Network([10, 8, 5, 3], ["relu", "relu"], "softmax", np.float64)
     network.set_weights(clf.coefs_, clf.intercepts_)
-    Y = dense_targets(np.searchsorted(clf.classes_, y), 3, np.float64)
-    loss = network.loss_and_gradient(X, Y, None, alpha, network.allocate(len(X)))
+    Y = one_hot(np.searchsorted(clf.classes_, y), 3, np.float64)
+    loss = objective(network, X, Y, alpha=alpha)()
     assert loss == pytest.approx(clf.history_["loss"][-1], rel=1e-12)
     np.testing.assert_allclose(
         clf.history_["grad_norm"][-1],
