@@ -390,7 +390,8 @@ def package_functions():
         for member in vars(module).values():
             candidates = vars(member).values() if inspect.isclass(member) else [member]
             for candidate in candidates:
-                function = getattr(candidate, "__func__", candidate)  # static, class
+                # staticmethod and classmethod objects wrap the function.
+                function = getattr(candidate, "__func__", candidate)
                 code = getattr(function, "__code__", None)
                 if code is not None and code.co_filename.startswith(package_dir):
                     found[code.co_filename, code.co_firstlineno] = function
@@ -522,9 +523,10 @@ def main(argv=None):
     contenders = _measure.build_contenders(not args.no_torch)
     if not args.no_torch and all(c.key != "torch" for c in contenders):
         log("PyTorch is not installed; running without the PyTorch loop.")
-    # Move every object alive after the imports to the permanent generation:
-    # the full collection before each timed call then takes microseconds
-    # instead of ~0.1 s (torch alone brings ~10^5 objects).
+    # Move every object alive after the imports to the permanent generation,
+    # so that the full collection before each timed call walks only what the
+    # run itself creates, not the many objects the imports (torch above all)
+    # leave behind.
     gc.freeze()
     records, skipped = run_suite(args, contenders)
     if not records:
