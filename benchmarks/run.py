@@ -4,22 +4,28 @@ Run from the repository root::
 
     python benchmarks/run.py              # full size, 1 and 2 BLAS threads
     python benchmarks/run.py --quick      # subsampled smoke run, well under a minute
+    python benchmarks/run.py --profile    # where the time of one fit goes
 
 For every (BLAS thread count, dataset, dtype) case the contenders (ours,
-MLPClassifier and, when importable, a PyTorch loop) are trained with the same
-configuration for the same fixed number of epochs, interleaved round by round
-in this one process, and the matmul bound of one epoch is timed in the same
-rounds. The Markdown report, a PNG plot and the raw JSON records are written
-to ``--output-dir``. See ``benchmarks/README.md`` for what each number means.
+MLPClassifier and, when torch imports, a PyTorch loop) train the same network
+for the same fixed number of epochs, interleaved round by round in this one
+process, and the matrix products of one epoch and of one prediction are timed
+in the same rounds. The Markdown report, a PNG plot and the raw JSON records go
+to ``--output-dir``. ``benchmarks/README.md`` says what each number means.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
+import inspect
+import io
 import json
+import pstats
 import signal
 import sys
+import sysconfig
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -32,20 +38,19 @@ REPO_ROOT = BENCHMARKS_DIR.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(1, str(REPO_ROOT))
 
-import bench_data  # noqa: E402  (needs the path set up above)
-import bench_measure  # noqa: E402
-import bench_models  # noqa: E402
-import bench_report  # noqa: E402
-import bench_system  # noqa: E402
+import _measure  # noqa: E402  (this folder is on the path as the script's own)
+import _report  # noqa: E402
 
 DEFAULT_OUTPUT_DIR = BENCHMARKS_DIR / "results"
-#: Quick runs write where git ignores them, so smoke tests leave no changes.
+#: Quick runs write where git ignores them, so smoke runs change no file.
 QUICK_OUTPUT_DIR = BENCHMARKS_DIR / "results" / "raw" / "quick"
 README_PATH = BENCHMARKS_DIR / "README.md"
+#: Epochs of a profiled fit unless ``--epochs`` says otherwise.
+PROFILE_EPOCHS = 3
 
 
 def log(message):
-    """Print a progress line to stderr, keeping stdout for the report path."""
+    """Print a progress line to stderr; stdout carries only the output path."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
@@ -66,98 +71,93 @@ def parse_args(argv=None):
     args : argparse.Namespace
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
+    add = parser.add_argument
+    add(
         "--quick",
         action="store_true",
-        help="subsampled data and 2 epochs: a smoke run in seconds",
+        help="smoke run: subsampled data, 2 epochs, 1 thread",
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=3,
-        help="interleaved rounds per case; medians need >= 3 (default: 3)",
-    )
-    parser.add_argument(
+    add("--repeats", type=int, default=3, help="interleaved rounds per case (3)")
+    add(
         "--threads",
         type=_comma_list,
-        default=None,
         help="comma-separated BLAS thread counts (default 1,2; 1 with --quick)",
     )
-    parser.add_argument(
+    add(
         "--datasets",
         type=_comma_list,
-        default=list(bench_models.FULL_CONFIGS),
-        help="comma-separated subset of "
-        f"{','.join(bench_models.FULL_CONFIGS)} (default: all)",
+        default=list(_measure.FULL_CONFIGS),
+        help=f"comma-separated subset of {','.join(_measure.FULL_CONFIGS)}",
     )
-    parser.add_argument(
+    add(
         "--dtypes",
         type=_comma_list,
         default=["float32", "float64"],
-        help="comma-separated dtypes (default: float32,float64)",
+        help="comma-separated dtypes (float32,float64)",
     )
-    parser.add_argument(
-        "--epochs", type=int, default=None, help="override every dataset's epoch count"
-    )
-    parser.add_argument(
+    add("--epochs", type=int, help="override every dataset's epoch count")
+    add(
         "--predict-rows",
         type=int,
-        default=None,
-        help="rows of each timed predict_proba call (default 10000; 2000 with --quick)",
+        help="rows of each timed predict_proba call (10000; 2000 with --quick)",
     )
-    parser.add_argument(
+    add(
         "--predict-calls",
         type=int,
         default=3,
-        help="timed predict_proba calls per contender per round (default: 3)",
+        help="timed predict_proba calls per contender per round (3)",
     )
-    parser.add_argument(
-        "--no-torch",
-        action="store_true",
-        help="leave out the PyTorch column even if torch is installed",
-    )
-    parser.add_argument(
-        "--no-memory",
-        action="store_true",
-        help="skip the (extra, traced) peak-memory fits",
-    )
-    parser.add_argument(
+    add("--no-torch", action="store_true", help="leave out the PyTorch loop")
+    add("--no-memory", action="store_true", help="skip the traced peak-memory fits")
+    add(
         "--fashion-dir",
-        default=None,
-        help="folder of the Fashion-MNIST IDX files "
-        f"(default {bench_data.FASHION_MNIST_DIR})",
+        help=f"folder of the Fashion-MNIST IDX files ({_measure.FASHION_MNIST_DIR})",
     )
-    parser.add_argument(
+    add(
         "--output-dir",
         type=Path,
-        default=None,
-        help=f"where to write results (default {DEFAULT_OUTPUT_DIR}, "
-        f"or {QUICK_OUTPUT_DIR} with --quick)",
+        help="where outputs go (benchmarks/results; with --quick, "
+        "benchmarks/results/raw/quick)",
     )
-    parser.add_argument(
+    add(
         "--update-readme",
         action="store_true",
-        help="also replace a results section of "
-        "benchmarks/README.md with this run's report",
+        help="also replace a results block of benchmarks/README.md with the report",
     )
-    parser.add_argument(
+    add(
         "--readme-section",
         default="results",
-        help="with --update-readme: the NAME of the README block "
-        "<!-- NAME:start --> ... <!-- NAME:end --> to replace (default: results)",
+        help="NAME of the README block <!-- NAME:start --> ... <!-- NAME:end -->",
     )
-    parser.add_argument(
+    add(
         "--from-json",
         type=Path,
-        default=None,
-        help="measure nothing: re-render the report and plot of a saved "
-        "results.json (into its folder, or --output-dir)",
+        help="measure nothing: re-render a saved results.json (into its folder, "
+        "or --output-dir)",
+    )
+    add(
+        "--profile",
+        action="store_true",
+        help="profile our fit instead (first of --datasets, --dtypes, --threads; "
+        f"{PROFILE_EPOCHS} epochs)",
+    )
+    add(
+        "--top",
+        type=int,
+        default=25,
+        help="--profile: rows of each cProfile table (25)",
+    )
+    add(
+        "--line-functions",
+        type=int,
+        default=4,
+        help="--profile: package functions to profile line by line (4)",
     )
     args = parser.parse_args(argv)
 
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
-    unknown = set(args.datasets) - set(bench_models.FULL_CONFIGS)
+    if args.repeats < 1 or args.predict_calls < 1:
+        parser.error("--repeats and --predict-calls must be at least 1")
+    unknown = set(args.datasets) - set(_measure.FULL_CONFIGS)
     if unknown:
         parser.error(f"unknown dataset(s): {', '.join(sorted(unknown))}")
     if args.threads is None:
@@ -176,28 +176,30 @@ def parse_args(argv=None):
 
 
 def case_config(dataset, args):
-    """Return the :class:`bench_models.BenchConfig` of ``dataset`` for this run."""
-    config = bench_models.FULL_CONFIGS[dataset]
+    """Return the :class:`_measure.BenchConfig` of ``dataset`` for this run."""
+    config = _measure.FULL_CONFIGS[dataset]
     if args.quick:
-        config = bench_models.quick_config(config)
+        config = _measure.quick_config(config)
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
     return config
 
 
 def load_case_data(config, dtype, args, skipped):
-    """Load the dataset of ``config`` in ``dtype``; ``None`` if not installed.
+    """Load the data of ``config`` in ``dtype``, or ``None`` if not installed.
 
-    The reason a dataset is unavailable is logged and appended to ``skipped``
-    so that the report says so too.
+    Why a dataset is missing is logged and added to ``skipped``, which the
+    report lists.
     """
-    loader = bench_data.LOADERS[config.dataset]
-    kwargs = dict(n_train=config.n_train, n_test=config.n_test)
-    if config.dataset == "fashion":
-        kwargs["directory"] = args.fashion_dir
     try:
-        return loader(np.dtype(dtype), **kwargs)
-    except bench_data.DatasetUnavailable as error:
+        return _measure.load_dataset(
+            config.dataset,
+            np.dtype(dtype),
+            config.n_train,
+            config.n_test,
+            args.fashion_dir,
+        )
+    except _measure.DatasetUnavailable as error:
         log(str(error))
         if str(error) not in skipped:
             skipped.append(str(error))
@@ -205,130 +207,103 @@ def load_case_data(config, dtype, args, skipped):
 
 
 def warm_up(contenders, config, data, dtype, n_threads):
-    """Run every contender once on a few batches, untimed.
+    """Fit and predict with every contender once on a few batches, untimed.
 
-    The first call of a library pays one-off costs (lazy imports, BLAS
-    buffer allocation, PyTorch's kernel dispatch set-up) that would
-    otherwise land in whichever contender happens to run first.
+    A library's first call pays one-off costs (lazy imports, BLAS buffers,
+    PyTorch's dispatch set-up, numba's compilation or cache load) that would
+    otherwise land in whichever contender runs first.
     """
     rows = min(data.X_train.shape[0], 4 * config.batch_size)
-    tiny = replace(config, epochs=1)
+    one_epoch = replace(config, epochs=1)
     for contender in contenders:
-        estimator = contender.make(tiny, 0, dtype, n_threads)
-        bench_measure.time_fit(estimator, data.X_train[:rows], data.y_train[:rows])
-        bench_measure.time_predict_proba(estimator, data.X_test[:rows])
+        estimator = contender.make(one_epoch, 0, dtype, n_threads)
+        _measure.time_fit(estimator, data.X_train[:rows], data.y_train[:rows])
+        _measure.time_predict_proba(estimator, data.X_test[:rows])
 
 
-def measure_rounds(
-    contenders, config, data, X_predict, dtype, n_threads, repeats, predict_calls
-):
+def measure_rounds(contenders, config, data, X_predict, dtype, n_threads, args):
     """Time fits, predictions and the matmul bound in interleaved rounds.
 
     Round ``r`` fits every contender in turn with ``random_state=r`` (so the
-    medians also average over initialisations and shuffles), scores it, times
-    ``predict_calls`` interleaved ``predict_proba`` calls of each fitted
-    model, then times one epoch of the matmul bound.
+    medians also average over initialisations and shuffles) and scores it;
+    then ``args.predict_calls`` times it times one ``predict_proba`` of each
+    fitted model followed by the forward products on the same rows; then one
+    epoch of the matmul bound.
 
     Returns
     -------
     per_contender : dict
         ``{key: {"fit_s": [...], "predict_s": [...], "accuracy": [...]}}``.
-    matmul_epoch_s : list of float
-        Seconds of one epoch of the matmul bound, one per round.
-    matmul_flops : int
-        Floating-point operations of one epoch of the matmul bound.
-    matmul_predict_s : list of float
-        Seconds of the forward matmuls on the prediction rows, one per
-        ``predict_proba`` call round.
+    bound : dict
+        ``matmul_epoch_s`` (one per round), ``matmul_flops`` (of one epoch)
+        and ``matmul_predict_s`` (one per round of ``predict_proba`` calls).
     """
     per_contender = {
         c.key: {"fit_s": [], "predict_s": [], "accuracy": []} for c in contenders
     }
     widths = (data.n_features, *config.hidden_layer_sizes, data.n_classes)
-    bound = bench_measure.MatmulBound(
-        data.X_train.shape[0], widths, config.batch_size, dtype
-    )
-    # The prediction floor: one "batch" holding every prediction row.
-    predict_bound = bench_measure.MatmulBound(
-        X_predict.shape[0], widths, X_predict.shape[0], dtype
-    )
-    matmul_epoch_s, matmul_predict_s = [], []
-    for seed in range(repeats):
+    n_train, n_predict = data.X_train.shape[0], X_predict.shape[0]
+    epoch_bound = _measure.MatmulBound(n_train, widths, config.batch_size, dtype)
+    # Prediction's floor: one "batch" of all the prediction rows.
+    predict_bound = _measure.MatmulBound(n_predict, widths, n_predict, dtype)
+    bound = {
+        "matmul_epoch_s": [],
+        "matmul_flops": epoch_bound.flops_per_epoch(),
+        "matmul_predict_s": [],
+    }
+    for seed in range(args.repeats):
         fitted = {}
         for contender in contenders:
             estimator = contender.make(config, seed, dtype, n_threads)
-            seconds = bench_measure.time_fit(estimator, data.X_train, data.y_train)
+            seconds = _measure.time_fit(estimator, data.X_train, data.y_train)
             per_contender[contender.key]["fit_s"].append(seconds)
             per_contender[contender.key]["accuracy"].append(
                 float(estimator.score(data.X_test, data.y_test))
             )
             fitted[contender.key] = estimator
-        for _ in range(predict_calls):
+        for _ in range(args.predict_calls):
             for key, estimator in fitted.items():
                 per_contender[key]["predict_s"].append(
-                    bench_measure.time_predict_proba(estimator, X_predict)
+                    _measure.time_predict_proba(estimator, X_predict)
                 )
-            matmul_predict_s.append(predict_bound.time_forward())
-        matmul_epoch_s.append(bound.time_epoch())
+            bound["matmul_predict_s"].append(predict_bound.time_forward())
+        bound["matmul_epoch_s"].append(epoch_bound.time_epoch())
         log(
-            f"  round {seed + 1}/{repeats}: "
-            + ", ".join(
-                f"{key} {per_contender[key]['fit_s'][-1]:.2f}s" for key in fitted
-            )
-            + f", matmul bound {1e3 * matmul_epoch_s[-1]:.1f} ms/epoch"
+            f"  round {seed + 1}/{args.repeats}: "
+            + ", ".join(f"{k} {v['fit_s'][-1]:.2f}s" for k, v in per_contender.items())
+            + f", matmul bound {1e3 * bound['matmul_epoch_s'][-1]:.1f} ms/epoch"
         )
-    return per_contender, matmul_epoch_s, bound.flops_per_epoch(), matmul_predict_s
-
-
-def measure_memory(contenders, config, data, dtype, n_threads):
-    """Return each numpy-based contender's peak fit memory in bytes.
-
-    Tracing slows Python down, so these are separate, untimed fits of
-    ``min(2, epochs)`` epochs: the peak is reached within the first epoch,
-    as every buffer of the training loop exists by then.
-    """
-    short = replace(config, epochs=min(2, config.epochs))
-    peaks = {}
-    for contender in contenders:
-        if not contender.numpy_allocations:
-            peaks[contender.key] = None  # tracemalloc cannot see its allocator
-            continue
-        estimator = contender.make(short, 0, dtype, n_threads)
-        peaks[contender.key] = bench_measure.peak_fit_memory(
-            estimator, data.X_train, data.y_train
-        )
-    return peaks
+    return per_contender, bound
 
 
 def benchmark_case(contenders, config, data, dtype, n_threads, args):
-    """Measure one (threads, dataset, dtype) case and return its raw record.
+    """Measure one (threads, dataset, dtype) case; return its raw record.
 
-    BLAS threads are pinned with :func:`threadpoolctl.threadpool_limits` for
-    the numpy estimators and the bound; the PyTorch contender pins its own
-    intra-op threads to the same count.
+    :func:`threadpoolctl.threadpool_limits` caps the BLAS of the numpy
+    estimators and of the bound; the PyTorch loop sets its own threads to the
+    same count. Peak memory comes from separate fits of at most 2 epochs under
+    tracemalloc, untimed as tracing slows Python down; the peak is reached in
+    the first epoch, once every buffer of the training loop exists.
     """
     from threadpoolctl import threadpool_limits
 
-    X_predict = bench_data.prediction_rows(data.X_test, args.predict_rows)
+    X_predict = _measure.prediction_rows(data.X_test, args.predict_rows)
+    short = replace(config, epochs=min(2, config.epochs))
     with threadpool_limits(limits=n_threads):
         warm_up(contenders, config, data, dtype, n_threads)
-        per_contender, matmul_epoch_s, matmul_flops, matmul_predict_s = measure_rounds(
-            contenders,
-            config,
-            data,
-            X_predict,
-            dtype,
-            n_threads,
-            args.repeats,
-            args.predict_calls,
+        per_contender, bound = measure_rounds(
+            contenders, config, data, X_predict, dtype, n_threads, args
         )
-        peaks = (
-            {c.key: None for c in contenders}
-            if args.no_memory
-            else measure_memory(contenders, config, data, dtype, n_threads)
-        )
-    for key, peak in peaks.items():
-        per_contender[key]["peak_bytes"] = peak
+        for contender in contenders:
+            per_contender[contender.key]["peak_bytes"] = (
+                _measure.peak_fit_memory(
+                    contender.make(short, 0, dtype, n_threads),
+                    data.X_train,
+                    data.y_train,
+                )
+                if contender.memory_traced and not args.no_memory
+                else None
+            )
     return {
         "threads": n_threads,
         "dataset": config.dataset,
@@ -336,66 +311,56 @@ def benchmark_case(contenders, config, data, dtype, n_threads, args):
         "epochs": config.epochs,
         "batch_size": config.batch_size,
         "hidden_layer_sizes": list(config.hidden_layer_sizes),
-        "headline_metric": config.headline_metric,
         "n_train": int(data.X_train.shape[0]),
         "n_test": int(data.X_test.shape[0]),
         "n_predict_rows": int(X_predict.shape[0]),
         "contenders": per_contender,
-        "matmul_epoch_s": matmul_epoch_s,
-        "matmul_flops": matmul_flops,
-        "matmul_predict_s": matmul_predict_s,
+        **bound,
     }
 
 
 def run_suite(args, contenders):
-    """Measure every requested case.
+    """Measure every requested case, keeping what was finished if interrupted.
 
     Returns
     -------
     records : list of dict
         One raw record per measured case.
     skipped : list of str
-        One sentence per dataset that could not be loaded.
+        One sentence per dataset or case that was not measured.
     """
-    configs = [case_config(name, args) for name in args.datasets]
-    data_cache = {}
-    records, skipped = [], []
+    data_cache, records, skipped = {}, [], []
     try:
-        _run_cases(args, contenders, configs, data_cache, records, skipped)
+        for n_threads in args.threads:
+            for dataset in args.datasets:
+                config = case_config(dataset, args)
+                for dtype in args.dtypes:
+                    if (dataset, dtype) not in data_cache:
+                        data_cache[dataset, dtype] = load_case_data(
+                            config, dtype, args, skipped
+                        )
+                    data = data_cache[dataset, dtype]
+                    if data is None:
+                        continue
+                    log(
+                        f"{dataset} {dtype}, {n_threads} thread(s): "
+                        f"{data.X_train.shape[0]} rows, {config.epochs} epochs, "
+                        f"hidden {config.hidden_layer_sizes}, "
+                        f"batch {config.batch_size}"
+                    )
+                    records.append(
+                        benchmark_case(contenders, config, data, dtype, n_threads, args)
+                    )
     except KeyboardInterrupt:
-        # Ctrl-C ends the measurements, not the run: the cases finished so
-        # far are still reported.
+        # Ctrl-C (or SIGTERM) ends the measuring, not the run.
         log(f"Interrupted: reporting the {len(records)} case(s) finished so far.")
         skipped.append("The run was interrupted; later cases were not measured.")
     return records, skipped
 
 
-def _run_cases(args, contenders, configs, data_cache, records, skipped):
-    """Measure each case in turn, appending its raw record to ``records``."""
-    for n_threads in args.threads:
-        for config in configs:
-            for dtype in args.dtypes:
-                key = (config.dataset, dtype)
-                if key not in data_cache:
-                    data_cache[key] = load_case_data(config, dtype, args, skipped)
-                data = data_cache[key]
-                if data is None:
-                    continue
-                log(
-                    f"{config.dataset} {dtype}, {n_threads} thread(s): "
-                    f"{data.X_train.shape[0]} rows, {config.epochs} epochs, "
-                    f"hidden {config.hidden_layer_sizes}, batch {config.batch_size}"
-                )
-                records.append(
-                    benchmark_case(contenders, config, data, dtype, n_threads, args)
-                )
-
-
 def settings_line(args, contenders):
-    """Describe the run's settings in one line for the report."""
-    epochs = ", ".join(
-        f"{name} {case_config(name, args).epochs}" for name in args.datasets
-    )
+    """Describe the run's settings in one line of the report."""
+    epochs = ", ".join(f"{d} {case_config(d, args).epochs}" for d in args.datasets)
     return (
         f"{'quick (subsampled)' if args.quick else 'full-size'} run, {args.repeats} "
         f"interleaved rounds, epochs: {epochs}; contenders: "
@@ -403,109 +368,179 @@ def settings_line(args, contenders):
     )
 
 
-def update_readme(markdown, section="results", readme_path=README_PATH):
-    """Replace the text between the markers of one README section.
+# ---------------------------------------------------------------------------
+# --profile
+# ---------------------------------------------------------------------------
 
-    Parameters
-    ----------
-    markdown : str
-        The run's report; its title is dropped and its headings demoted two
-        levels, to sit under the README's "Results" and per-thread headings.
-    section : str, default="results"
-        Name in the ``<!-- NAME:start -->`` / ``<!-- NAME:end -->`` markers.
-    readme_path : Path
+
+def package_functions():
+    """Map ``(file, first line)`` to each Python function of the loaded package.
+
+    Functions and methods of every ``skbackprop`` module imported so far (all
+    that a fit used, once it has run), so that cProfile's entries can be
+    traced back to the functions that line_profiler instruments.
     """
-    start_marker, end_marker = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
-    text = readme_path.read_text(encoding="utf-8")
-    start, end = text.find(start_marker), text.find(end_marker)
-    if start < 0 or end < start:
-        raise RuntimeError(f"{readme_path} lacks the {start_marker} markers")
-    body = markdown.split("\n", 1)[1].strip().replace("\n## ", "\n#### ")
-    new_text = text[: start + len(start_marker)] + "\n" + body + "\n" + text[end:]
-    readme_path.write_text(new_text, encoding="utf-8")
+    import skbackprop
+
+    package_dir = str(Path(skbackprop.__file__).parent)
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if name != "skbackprop" and not name.startswith("skbackprop."):
+            continue
+        for member in vars(module).values():
+            candidates = vars(member).values() if inspect.isclass(member) else [member]
+            for candidate in candidates:
+                # staticmethod and classmethod objects wrap the function.
+                function = getattr(candidate, "__func__", candidate)
+                code = getattr(function, "__code__", None)
+                if code is not None and code.co_filename.startswith(package_dir):
+                    found[code.co_filename, code.co_firstlineno] = function
+    return found
 
 
-def _stop_on_sigterm():
-    """Make ``kill PID`` end a run the way Ctrl-C does: with a report.
-
-    A run started in the background ignores SIGINT, so SIGTERM is the way
-    to cut a run short (on a busy machine, say) and keep what it measured.
-    """
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+def _stats_table(stats, sort_key, top):
+    """Return the ``top`` rows of ``stats`` sorted by ``sort_key``, as text."""
+    stats.stream = buffer = io.StringIO()
+    stats.sort_stats(sort_key).print_stats(top)
+    text = buffer.getvalue()
+    return text[text.find("   ncalls") :].rstrip() + "\n"  # the table, no preamble
 
 
-def write_outputs(raw, output_dir, readme_section=None):
-    """Write the report, plot and raw records of a run; optionally the README.
+def _line_profile(make_estimator, data, functions):
+    """Fit once under line_profiler; return its report in milliseconds."""
+    try:
+        from line_profiler import LineProfiler
+    except ImportError:
+        return "line_profiler is not installed (pip install line_profiler).\n"
+    profiler = LineProfiler(*functions)
+    with _measure.quiet_convergence():
+        profiler.runcall(make_estimator().fit, data.X_train, data.y_train)
+    buffer = io.StringIO()
+    profiler.print_stats(stream=buffer, output_unit=1e-3, stripzeros=True)
+    return buffer.getvalue()
 
-    Parameters
-    ----------
-    raw : dict
-        ``environment``, ``settings``, ``skipped`` and ``records`` of a run.
-    output_dir : Path
-        Receives ``results.md``, ``results.png`` and ``results.json``.
-    readme_section : str or None
-        Name of the README block to replace with the report, if any.
+
+def profile(args):
+    """Profile our fit on one case and write ``profile_<dataset>_<dtype>.txt``.
+
+    After an untimed warm-up fit and one unprofiled fit (the reference time,
+    as a profiler's per-call overhead inflates short calls), one fit runs
+    under cProfile, and one more under line_profiler on the package
+    functions with the most own time in the cProfile run.
 
     Returns
     -------
-    report_path : Path
+    report_path : Path or None
+        ``None`` when the dataset is not installed.
     """
-    summaries = [bench_report.summarize(record) for record in raw["records"]]
-    verdicts = bench_report.judge_targets(summaries)
-    markdown = bench_report.markdown_report(
-        summaries, verdicts, raw["environment"], raw["settings"], raw["skipped"]
+    from threadpoolctl import threadpool_limits
+
+    dataset, dtype, n_threads = args.datasets[0], args.dtypes[0], args.threads[0]
+    config = replace(case_config(dataset, args), epochs=args.epochs or PROFILE_EPOCHS)
+    data = load_case_data(config, dtype, args, [])
+    if data is None:
+        return None
+
+    ours = _measure.build_contenders(include_torch=False)[0]
+
+    def make_estimator():
+        return ours.make(config, 0, dtype, n_threads)
+
+    with threadpool_limits(limits=n_threads):
+        warm_up([ours], config, data, dtype, n_threads)
+        plain_s = _measure.time_fit(make_estimator(), data.X_train, data.y_train)
+        profiler = cProfile.Profile()
+        with _measure.quiet_convergence():
+            start = time.perf_counter()
+            profiler.runcall(make_estimator().fit, data.X_train, data.y_train)
+            profiled_s = time.perf_counter() - start
+        stats = pstats.Stats(profiler)
+        functions = package_functions()
+        own_time = {
+            functions[file, line]: entry[2]
+            for (file, line, _), entry in stats.stats.items()
+            if (file, line) in functions
+        }
+        hottest = sorted(own_time, key=own_time.get, reverse=True)
+        lines = _line_profile(make_estimator, data, hottest[: args.line_functions])
+
+    settings = (
+        f"profile of MLPBackpropClassifier.fit: {dataset}, {dtype}, "
+        f"{data.X_train.shape[0]} rows, hidden {config.hidden_layer_sizes}, batch "
+        f"{config.batch_size}, {config.epochs} epochs, {n_threads} BLAS thread(s)"
     )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    report_path = output_dir / "results.md"
-    report_path.write_text(markdown, encoding="utf-8")
-    bench_report.plot_results(summaries, output_dir / "results.png")
-    (output_dir / "results.json").write_text(
-        json.dumps(raw, indent=1), encoding="utf-8"
+    report = "\n".join(
+        [
+            _report.environment_lines(
+                _measure.describe_environment(REPO_ROOT), settings
+            )
+            + "\n",
+            f"Unprofiled fit: {plain_s:.2f} s ({plain_s / config.epochs:.3f} "
+            f"s/epoch); under cProfile: {profiled_s:.2f} s\n",
+            "== cProfile, sorted by own time (tottime) ==",
+            _stats_table(stats, "tottime", args.top),
+            "== cProfile, sorted by cumulative time ==",
+            _stats_table(stats, "cumulative", args.top),
+            "== line_profiler, package functions with the most own time (ms) ==",
+            lines,
+        ]
     )
-    if readme_section:
-        update_readme(markdown, readme_section)
+    # Where this machine keeps the checkout or the environment is of no
+    # interest to a reader of the committed report.
+    paths = sysconfig.get_paths()
+    for prefix, short in [
+        (paths["purelib"] + "/", "<site-packages>/"),
+        (paths["stdlib"] + "/", "<stdlib>/"),
+        (str(REPO_ROOT) + "/", ""),
+    ]:
+        report = report.replace(prefix, short)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    report_path = args.output_dir / f"profile_{dataset}_{dtype}.txt"
+    report_path.write_text(report, encoding="utf-8")
     return report_path
 
 
 def main(argv=None):
-    """Run the suite (or reload a run) and write its report, plot and records."""
+    """Run the suite, a profile, or a re-rendering, and write its outputs."""
     args = parse_args(argv)
+    readme_section = args.readme_section if args.update_readme else None
     if args.from_json:
-        # Re-render a saved run: no measurement, same numbers.
         raw = json.loads(args.from_json.read_text(encoding="utf-8"))
         output_dir = args.output_dir if args.output_dir_given else args.from_json.parent
-        print(
-            write_outputs(raw, output_dir, args.update_readme and args.readme_section)
-        )
+        print(_report.write_outputs(raw, output_dir, README_PATH, readme_section))
+        return 0
+    if args.profile:
+        report_path = profile(args)
+        if report_path is None:
+            return 1
+        print(report_path)
         return 0
 
-    _stop_on_sigterm()
+    # A run started in the background ignores SIGINT; `kill PID` then ends it
+    # as Ctrl-C does, with a report of the finished cases.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = time.perf_counter()
-    contenders, is_stand_in = bench_models.build_contenders(not args.no_torch)
+    contenders = _measure.build_contenders(not args.no_torch)
     if not args.no_torch and all(c.key != "torch" for c in contenders):
-        log("PyTorch is not installed; running without the PyTorch column.")
-    # Move every object alive after the imports into the permanent
-    # generation: the full collection before each timed call then takes
-    # microseconds instead of ~0.1 s (torch alone brings ~10^5 objects).
+        log("PyTorch is not installed; running without the PyTorch loop.")
+    # Move every object alive after the imports to the permanent generation,
+    # so that the full collection before each timed call walks only what the
+    # run itself creates, not the many objects the imports (torch above all)
+    # leave behind.
     gc.freeze()
     records, skipped = run_suite(args, contenders)
     if not records:
         log("No dataset could be loaded; nothing to report.")
         return 1
-
     raw = {
-        "environment": bench_system.describe_environment(is_stand_in, REPO_ROOT),
+        "environment": _measure.describe_environment(REPO_ROOT),
         "settings": settings_line(args, contenders),
         "skipped": skipped,
         "argv": sys.argv[1:] if argv is None else list(argv),
         "records": records,
     }
-    report_path = write_outputs(
-        raw, args.output_dir, args.update_readme and args.readme_section
+    report_path = _report.write_outputs(
+        raw, args.output_dir, README_PATH, readme_section
     )
     log(f"Done in {time.perf_counter() - started:.0f} s.")
     print(report_path)

@@ -35,8 +35,9 @@ def test_benchmark_suite_quick_run(tmp_path, kernels):
     # The header says which of our code paths was measured.
     expected = "compiled kernels on" if kernels == "on" else "numpy path"
     assert expected in report
-    # Both contenders measured, ratios and verdicts reported.
+    # Both contenders measured and the table of ratios reported (targets and
+    # verdicts live in benchmarks/README.md, not in the report).
     assert "MLPClassifier" in report and "MLPBackpropClassifier" in report
+    assert "## Ratios" in report
     assert "fit time / MLPClassifier" in report
-    assert "PASS" in report or "FAIL" in report
     assert (tmp_path / "results.png").stat().st_size > 0

@@ -1,0 +1,428 @@
+"""From a run's raw records to medians, paired ratios, tables, a plot and files.
+
+A *record* is what ``run.py`` measured for one (threads, dataset, dtype)
+case: per round, each contender's fit and ``predict_proba`` seconds and test
+accuracy, its peak fit memory, and the matmul bound's seconds. Every number
+a reader sees is derived here from those; the raw records are saved too, so
+that a run can be re-rendered without measuring again.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+
+#: Order of the datasets in tables and plots: the reference configuration first.
+DATASET_ORDER = ("fashion", "mnist5k", "digits")
+
+
+def paired_ratios(numerators, denominators):
+    """Return ``numerators[i] / denominators[i]`` for each round ``i``.
+
+    Pairing the two measurements of one round cancels slow drifts of the
+    machine's speed, which a ratio of two separately taken medians would not.
+    """
+    return [a / b for a, b in zip(numerators, denominators, strict=True)]
+
+
+@dataclass
+class CaseSummary:
+    """Medians and ratios of one (threads, dataset, dtype) case.
+
+    Seconds, rows per second, MiB and percent; per-contender values are dicts
+    keyed by contender, and a measurement not taken is ``None``.
+    """
+
+    threads: int
+    dataset: str
+    dtype: str
+    epochs: int
+    n_predict_rows: int
+    fit_s: dict
+    epoch_s: dict
+    rows_per_s: dict
+    peak_mib: dict
+    accuracy_pct: dict
+    bound_epoch_s: float
+    bound_gflops: float
+    bound_rows_per_s: float
+    predict_ceiling: float
+    time_ratio: float
+    time_ratio_range: tuple
+    bound_ratio: float
+    predict_ratio: float
+    memory_ratio: float | None
+    accuracy_gap_pp: float
+
+
+def summarize(record):
+    """Reduce one raw record to a :class:`CaseSummary`.
+
+    Parameters
+    ----------
+    record : dict
+        As ``run.py`` measures it.
+
+    Returns
+    -------
+    summary : CaseSummary
+    """
+    results, epochs = record["contenders"], record["epochs"]
+    n_rows = record["n_predict_rows"]
+    ours, theirs = results["ours"], results["sklearn"]
+    fit_s = {key: statistics.median(r["fit_s"]) for key, r in results.items()}
+    peak_mib = {
+        key: None if r["peak_bytes"] is None else r["peak_bytes"] / 2**20
+        for key, r in results.items()
+    }
+    accuracy_pct = {
+        key: 100 * statistics.median(r["accuracy"]) for key, r in results.items()
+    }
+    time_ratios = paired_ratios(ours["fit_s"], theirs["fit_s"])
+    bound_epoch_s = statistics.median(record["matmul_epoch_s"])
+    return CaseSummary(
+        threads=record["threads"],
+        dataset=record["dataset"],
+        dtype=record["dtype"],
+        epochs=epochs,
+        n_predict_rows=n_rows,
+        fit_s=fit_s,
+        epoch_s={key: seconds / epochs for key, seconds in fit_s.items()},
+        rows_per_s={
+            key: n_rows / statistics.median(r["predict_s"])
+            for key, r in results.items()
+        },
+        peak_mib=peak_mib,
+        accuracy_pct=accuracy_pct,
+        bound_epoch_s=bound_epoch_s,
+        bound_gflops=record["matmul_flops"] / bound_epoch_s / 1e9,
+        bound_rows_per_s=n_rows / statistics.median(record["matmul_predict_s"]),
+        # The largest throughput ratio against MLPClassifier that any
+        # implementation calling this BLAS could reach.
+        predict_ceiling=statistics.median(
+            paired_ratios(theirs["predict_s"], record["matmul_predict_s"])
+        ),
+        time_ratio=statistics.median(time_ratios),
+        time_ratio_range=(min(time_ratios), max(time_ratios)),
+        bound_ratio=statistics.median(
+            paired_ratios(
+                [seconds / epochs for seconds in ours["fit_s"]],
+                record["matmul_epoch_s"],
+            )
+        ),
+        # Throughput is rows / seconds: its ratio is their seconds / ours.
+        predict_ratio=statistics.median(
+            paired_ratios(theirs["predict_s"], ours["predict_s"])
+        ),
+        memory_ratio=(
+            None
+            if None in (peak_mib["ours"], peak_mib["sklearn"])
+            else peak_mib["ours"] / peak_mib["sklearn"]
+        ),
+        accuracy_gap_pp=accuracy_pct["ours"] - accuracy_pct["sklearn"],
+    )
+
+
+def sort_summaries(summaries):
+    """Order cases by threads, then dataset (reference first), then dtype."""
+
+    def key(s):
+        rank = DATASET_ORDER.index(s.dataset) if s.dataset in DATASET_ORDER else 99
+        return (s.threads, rank, s.dataset, s.dtype)
+
+    return sorted(summaries, key=key)
+
+
+# ---------------------------------------------------------------------------
+# Markdown
+# ---------------------------------------------------------------------------
+
+
+def _cell(value, spec, suffix=""):
+    return "—" if value is None else f"{value:{spec}}{suffix}"
+
+
+def _time_ratio_spread(s):
+    low, high = s.time_ratio_range
+    return f"{s.time_ratio:.2f} ({low:.2f}–{high:.2f})"
+
+
+# Each report table: (section heading, [(column header, cell of a summary)]).
+# Every table starts with the case's threads, dataset and dtype.
+TABLES = [
+    (
+        "Ratios (medians over interleaved rounds)",
+        [
+            ("fit time / MLPClassifier (min–max)", _time_ratio_spread),
+            ("epoch time / matmul bound", lambda s: _cell(s.bound_ratio, ".2f", "x")),
+            (
+                "predict_proba rows/s / MLPClassifier",
+                lambda s: _cell(s.predict_ratio, ".2f", "x"),
+            ),
+            (
+                "peak fit memory / MLPClassifier",
+                lambda s: _cell(s.memory_ratio, ".2f", "x"),
+            ),
+            (
+                "test accuracy ours − sklearn (points)",
+                lambda s: _cell(s.accuracy_gap_pp, "+.2f"),
+            ),
+        ],
+    ),
+    (
+        "Training time",
+        [
+            ("epochs", lambda s: str(s.epochs)),
+            ("ours s/epoch", lambda s: _cell(s.epoch_s["ours"], ".4f")),
+            ("sklearn s/epoch", lambda s: _cell(s.epoch_s["sklearn"], ".4f")),
+            ("ours/sklearn (min–max)", _time_ratio_spread),
+            ("torch s/epoch", lambda s: _cell(s.epoch_s.get("torch"), ".4f")),
+            ("matmul bound s/epoch", lambda s: _cell(s.bound_epoch_s, ".4f")),
+            ("bound GFLOP/s", lambda s: _cell(s.bound_gflops, ".0f")),
+            ("ours/bound", lambda s: _cell(s.bound_ratio, ".2f", "x")),
+            ("ours fit s", lambda s: _cell(s.fit_s["ours"], ".3f")),
+            ("sklearn fit s", lambda s: _cell(s.fit_s["sklearn"], ".3f")),
+        ],
+    ),
+    (
+        "Prediction throughput (predict_proba)",
+        [
+            ("rows", lambda s: str(s.n_predict_rows)),
+            ("ours rows/s", lambda s: _cell(s.rows_per_s["ours"], ",.0f")),
+            ("sklearn rows/s", lambda s: _cell(s.rows_per_s["sklearn"], ",.0f")),
+            ("ours/sklearn", lambda s: _cell(s.predict_ratio, ".2f", "x")),
+            ("torch rows/s", lambda s: _cell(s.rows_per_s.get("torch"), ",.0f")),
+            ("matmul bound rows/s", lambda s: _cell(s.bound_rows_per_s, ",.0f")),
+            (
+                "ceiling (sklearn s / bound s)",
+                lambda s: _cell(s.predict_ceiling, ".2f", "x"),
+            ),
+        ],
+    ),
+    (
+        "Peak fit memory above the data, and test accuracy",
+        [
+            ("ours peak MiB", lambda s: _cell(s.peak_mib["ours"], ".1f")),
+            ("sklearn peak MiB", lambda s: _cell(s.peak_mib["sklearn"], ".1f")),
+            ("ours/sklearn", lambda s: _cell(s.memory_ratio, ".2f", "x")),
+            ("ours acc %", lambda s: _cell(s.accuracy_pct["ours"], ".2f")),
+            ("sklearn acc %", lambda s: _cell(s.accuracy_pct["sklearn"], ".2f")),
+            ("torch acc %", lambda s: _cell(s.accuracy_pct.get("torch"), ".2f")),
+            ("ours − sklearn (points)", lambda s: _cell(s.accuracy_gap_pp, "+.2f")),
+        ],
+    ),
+]
+
+
+def markdown_table(summaries, columns):
+    """Return one Markdown table, a row per case.
+
+    Parameters
+    ----------
+    summaries : list of CaseSummary
+    columns : list of (str, callable)
+        Header and cell function of each column after threads, dataset and
+        dtype.
+
+    Returns
+    -------
+    markdown : str
+    """
+    header = ["threads", "dataset", "dtype", *(name for name, _ in columns)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for s in sort_summaries(summaries):
+        cells = [str(s.threads), s.dataset, s.dtype, *(cell(s) for _, cell in columns)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def environment_lines(environment, settings, skipped=()):
+    """Return the report's header: machine, versions, our code path, settings.
+
+    Parameters
+    ----------
+    environment : dict
+        From ``_measure.describe_environment``.
+    settings : str
+        One line describing the run.
+    skipped : sequence of str
+        One sentence per dataset that could not be loaded.
+
+    Returns
+    -------
+    markdown : str
+    """
+    commit = environment["revision"]
+    return "\n".join(
+        [
+            f"- CPU: {environment['cpu_model']}, {environment['logical_cores']} "
+            f"logical cores ({environment['simd']})",
+            f"- BLAS: {environment['blas']}",
+            f"- Python {environment['python']}, numpy {environment['numpy']}, "
+            f"scipy {environment['scipy']}, "
+            f"scikit-learn {environment['scikit-learn']}, "
+            f"torch {environment['torch'] or 'not installed'}",
+            f"- Ours: skbackprop {environment['skbackprop']}"
+            + (f" at commit {commit}" if commit else "")
+            + f"; {environment['code_path']}",
+            f"- Run: {settings}",
+            *(f"- Skipped: {reason}" for reason in skipped),
+        ]
+    )
+
+
+def markdown_report(summaries, environment, settings, skipped=()):
+    """Return the Markdown report of one run.
+
+    Parameters
+    ----------
+    summaries : list of CaseSummary
+    environment : dict
+    settings : str
+    skipped : sequence of str
+
+    Returns
+    -------
+    markdown : str
+    """
+    sections = [
+        "# Benchmark results: MLPBackpropClassifier vs MLPClassifier",
+        environment_lines(environment, settings, skipped),
+    ]
+    for heading, columns in TABLES:
+        sections += [f"## {heading}", markdown_table(summaries, columns)]
+    return "\n\n".join(sections) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Plot and files
+# ---------------------------------------------------------------------------
+
+
+def plot_results(summaries, path):
+    """Save a PNG with one row of two panels per thread count.
+
+    Left: seconds per epoch of each contender and of the matmul bound (log
+    scale). Right: the ratios of ours to MLPClassifier and to the bound.
+
+    Parameters
+    ----------
+    summaries : list of CaseSummary
+    path : str or Path
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # a file is written; no display is needed
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+    thread_counts = sorted({s.threads for s in summaries})
+    fig, axes = plt.subplots(
+        len(thread_counts), 2, figsize=(14, 4.2 * len(thread_counts)), squeeze=False
+    )
+
+    def grouped_bars(ax, x, series):
+        # series: (label, one value or None per case, colour or None).
+        width = 0.8 / len(series)
+        for i, (name, values, color) in enumerate(series):
+            heights = [np.nan if v is None else v for v in values]
+            offsets = x + (i - (len(series) - 1) / 2) * width
+            ax.bar(offsets, heights, width, label=name, color=color)
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+
+    for (left, right), threads in zip(axes, thread_counts):
+        cases = sort_summaries([s for s in summaries if s.threads == threads])
+        x = np.arange(len(cases))
+        times = [
+            ("MLPClassifier", [s.epoch_s["sklearn"] for s in cases], "tab:gray"),
+            ("MLPBackpropClassifier", [s.epoch_s["ours"] for s in cases], "tab:blue"),
+            ("PyTorch loop", [s.epoch_s.get("torch") for s in cases], "tab:orange"),
+            ("matmul bound", [s.bound_epoch_s for s in cases], "tab:green"),
+        ]
+        grouped_bars(left, x, [t for t in times if any(v is not None for v in t[1])])
+        left.set_ylabel("seconds per epoch (log)")
+        left.set_title(f"Training time, {threads} BLAS thread(s)")
+        grouped_bars(
+            right,
+            x,
+            [
+                ("time / MLPClassifier", [s.time_ratio for s in cases], None),
+                (
+                    "predict rows/s / MLPClassifier",
+                    [s.predict_ratio for s in cases],
+                    None,
+                ),
+                ("peak memory / MLPClassifier", [s.memory_ratio for s in cases], None),
+                ("time / matmul bound", [s.bound_ratio for s in cases], None),
+            ],
+        )
+        right.axhline(1.0, color="black", linewidth=0.5, linestyle=":")
+        # Log scale: ratios of 0.5 and 2 lie equally far from 1, and the large
+        # multiples of the bound on tiny data stay readable.
+        right.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        right.yaxis.set_minor_formatter(NullFormatter())
+        right.set_yticks([0.25, 0.5, 0.75, 1, 1.5, 2, 4, 8])
+        right.set_ylabel("ratio (time, memory: lower is better)")
+        right.set_title("Ratios of ours")
+        for ax in (left, right):
+            ax.set_xticks(x, [f"{s.dataset}\n{s.dtype}" for s in cases])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def update_readme(markdown, readme_path, section):
+    """Replace the text between the markers of one README section.
+
+    Parameters
+    ----------
+    markdown : str
+        The run's report; its title is dropped and its headings are demoted
+        two levels, to sit under the README's own.
+    readme_path : Path
+    section : str
+        ``NAME`` of the ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
+        markers.
+    """
+    start_marker, end_marker = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
+    text = readme_path.read_text(encoding="utf-8")
+    start, end = text.find(start_marker), text.find(end_marker)
+    if start < 0 or end < start:
+        raise RuntimeError(f"{readme_path} lacks the {start_marker} markers")
+    body = markdown.split("\n", 1)[1].strip().replace("\n## ", "\n#### ")
+    text = text[: start + len(start_marker)] + "\n" + body + "\n" + text[end:]
+    readme_path.write_text(text, encoding="utf-8")
+
+
+def write_outputs(raw, output_dir, readme_path=None, readme_section=None):
+    """Write a run's report, plot and raw records, and optionally the README.
+
+    Parameters
+    ----------
+    raw : dict
+        ``environment``, ``settings``, ``skipped``, ``argv`` and ``records``.
+    output_dir : Path
+        Receives ``results.md``, ``results.png`` and ``results.json``.
+    readme_path : Path or None
+    readme_section : str or None
+        README block to replace with the report; ``None`` leaves it alone.
+
+    Returns
+    -------
+    report_path : Path
+    """
+    summaries = [summarize(record) for record in raw["records"]]
+    markdown = markdown_report(
+        summaries, raw["environment"], raw["settings"], raw["skipped"]
+    )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    report_path = output_dir / "results.md"
+    report_path.write_text(markdown, encoding="utf-8")
+    plot_results(summaries, output_dir / "results.png")
+    (output_dir / "results.json").write_text(json.dumps(raw, indent=1), "utf-8")
+    if readme_section:
+        update_readme(markdown, readme_path, readme_section)
+    return report_path
