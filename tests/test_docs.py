@@ -31,6 +31,8 @@ and in Markdown::
 A skipped block is still compiled, so a syntax error in it fails its page,
 and it is reported as a skipped test of its own whose message gives the page,
 the line and the reason (``pytest -ra`` lists them).
+
+The end of the module checks claims the pages make about results.
 """
 
 import ast
@@ -444,3 +446,46 @@ def test_tracebacks_point_at_the_page():
     frame = info.traceback[-1]
     # TracebackEntry.lineno counts from 0.
     assert Path(frame.path) == Path("page.rst") and frame.lineno + 1 == 12
+
+
+# --------------------------------------------------------------------------
+# Claims the pages make
+# --------------------------------------------------------------------------
+
+VALIDATION_PAGE = DOCS / "user_guide" / "validation.rst"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "params, task_name",
+    [
+        (dict(solver="adam"), "epoch"),
+        (dict(solver="adam", early_stopping=True, n_iter_no_change=3), "epoch"),
+        (dict(solver="lbfgs"), "lbfgs-iter"),
+    ],
+    ids=["adam", "adam-early-stopping", "lbfgs"],
+)
+def test_scoring_monitor_rows(small_digits, params, task_name):
+    # validation.rst: one row per epoch (per iteration for lbfgs), counted
+    # from 0, and one 'fit' row that scores the model fit returns.
+    from sklearn.callback import ScoringMonitor
+
+    from skbackprop import MLPBackpropClassifier
+
+    X, y = small_digits
+    monitor = ScoringMonitor(scoring=["accuracy"])
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(16,), max_iter=25, random_state=0, **params
+    )
+    clf.set_callbacks(monitor).fit(X, y)
+
+    scores = monitor.get_logs().data_as_pandas
+    counts = scores["task_name"].value_counts().to_dict()
+    assert counts == {task_name: clf.n_iter_, "fit": 1}
+    steps = scores[scores["task_name"] == task_name]
+    assert steps["task_id"].tolist() == list(range(clf.n_iter_))
+    fit_row = scores[scores["task_name"] == "fit"]
+    assert fit_row["accuracy"].item() == pytest.approx(clf.score(X, y))
+
+    text = VALIDATION_PAGE.read_text(encoding="utf-8")
+    assert "one row for the fit as a whole" in text
