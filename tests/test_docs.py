@@ -453,6 +453,7 @@ def test_tracebacks_point_at_the_page():
 # --------------------------------------------------------------------------
 
 VALIDATION_PAGE = DOCS / "user_guide" / "validation.rst"
+ROBUST_TRAINING_PAGE = DOCS / "user_guide" / "robust_training.rst"
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -489,3 +490,48 @@ def test_scoring_monitor_rows(small_digits, params, task_name):
 
     text = VALIDATION_PAGE.read_text(encoding="utf-8")
     assert "one row for the fit as a whole" in text
+
+
+def _report_rows(text):
+    """Parse a printed ``check_gradients`` report into tuples of strings."""
+    row = re.compile(
+        r"^\s*\d+\s+(\d+)\s+(\w+)\s+(\([\d, ]*\))\s+(\d+)\s+(\S+)\s+(\S+)\s*$"
+    )
+    return [match.groups() for line in text.splitlines() if (match := row.match(line))]
+
+
+def test_check_gradients_report_matches_the_page(reader_session):
+    # robust_training.rst prints a report whose digits vary between
+    # installations (numba or not, BLAS and its threads), as the page says;
+    # its layout must match exactly, and its errors must be of the same size.
+    blocks = rst_blocks(ROBUST_TRAINING_PAGE)
+    index = next(
+        i
+        for i, block in enumerate(blocks)
+        if block.language in PYTHON and "check_gradients(clf" in block.code
+    )
+    assert blocks[index + 1].language == "text"
+    documented = _report_rows(blocks[index + 1].code)
+    assert len(documented) == 6
+
+    namespace = {"__name__": "__main__"}
+    exec(_compile(blocks[index]), namespace)
+    report = namespace["report"]
+    assert list(report.columns) == [
+        "layer",
+        "parameter",
+        "shape",
+        "n_checked",
+        "max_abs_error",
+        "relative_error",
+    ]
+    assert len(report) == len(documented)
+    for (_, got), expected in zip(report.iterrows(), documented, strict=True):
+        layer, parameter, shape, n_checked, max_abs, relative = expected
+        assert (got["layer"], got["parameter"]) == (int(layer), parameter)
+        assert (str(tuple(got["shape"])), got["n_checked"]) == (shape, int(n_checked))
+        for column, value in [("max_abs_error", max_abs), ("relative_error", relative)]:
+            ratio = got[column] / float(value)
+            assert 1e-2 < ratio < 1e2, (column, got[column], value)
+        # "Relative errors around 1e-7 or below mean that the two agree."
+        assert got["relative_error"] < 1e-6
