@@ -32,10 +32,13 @@ A skipped block is still compiled, so a syntax error in it fails its page,
 and it is reported as a skipped test of its own whose message gives the page,
 the line and the reason (``pytest -ra`` lists them).
 
-The end of the module checks claims the pages make about results.
+The end of the module checks claims the pages make about results, and that
+their formulas display offline: the build converts them to MathML
+(``docs/_ext/mathml.py``) instead of loading MathJax from a CDN.
 """
 
 import ast
+import html
 import re
 import socket
 import textwrap
@@ -535,3 +538,183 @@ def test_check_gradients_report_matches_the_page(reader_session):
             assert 1e-2 < ratio < 1e2, (column, got[column], value)
         # "Relative errors around 1e-7 or below mean that the two agree."
         assert got["relative_error"] < 1e-6
+
+
+# --------------------------------------------------------------------------
+# Math that displays offline
+# --------------------------------------------------------------------------
+
+CONF = DOCS / "conf.py"
+MATH_ROLE = re.compile(r":math:`(?P<latex>[^`]+)`")
+MATH_DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\. math::(?P<argument>.*)$")
+
+
+def _literal(node):
+    """Evaluate a literal, or a dict with some literal values; else None."""
+    if isinstance(node, ast.Dict):
+        pairs = zip(node.keys, node.values, strict=True)
+        return {_literal(key): _literal(value) for key, value in pairs}
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
+def _conf_assignments():
+    """Return the names docs/conf.py assigns at top level, with their values.
+
+    Values that are not literals are None, and so are the non-literal values
+    of a dict; docs/conf.py is read, not run.
+    """
+    tree = ast.parse(CONF.read_text(encoding="utf-8"))
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    values[target.id] = _literal(node.value)
+    return values
+
+
+def _load_mathml_extension():
+    import importlib.util
+
+    import_extra("latex2mathml")
+    spec = importlib.util.spec_from_file_location(
+        "docs_ext_mathml", DOCS / "_ext" / "mathml.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rst_math(text):
+    """Return the formulas of reST text, as Sphinx hands them to a renderer.
+
+    Parameters
+    ----------
+    text : str
+        reST source.
+
+    Returns
+    -------
+    list of tuple
+        ``(line, latex, display)`` for every ``:math:`` role (``display``
+        False) and every equation of every ``.. math::`` directive (True);
+        equations of a directive are separated by blank lines.
+    """
+    formulas = []
+    for match in MATH_ROLE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        formulas.append((line, match["latex"].replace("\n", " "), False))
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        directive = MATH_DIRECTIVE.match(line)
+        if not directive:
+            continue
+        indent = len(directive["indent"])
+        argument = [directive["argument"].strip()]
+        j = i + 1
+        while j < len(lines) and lines[j].strip() and _indent(lines[j]) > indent:
+            if not lines[j].lstrip().startswith(":"):
+                argument.append(lines[j].strip())
+            j += 1
+        body = []
+        while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > indent):
+            body.append(lines[j])
+            j += 1
+        source = " ".join(part for part in argument if part)
+        source += "\n\n" + textwrap.dedent("\n".join(body))
+        for equation in source.split("\n\n"):
+            if equation.strip():
+                formulas.append((i + 1, equation.strip(), True))
+    return formulas
+
+
+def _math_sources():
+    """The reST of every page and example, with its path."""
+    for page in PAGES:
+        if page.suffix == ".rst":
+            yield page, page.read_text(encoding="utf-8")
+    for example in sorted((ROOT / "examples").glob("*.py")):
+        source = example.read_text(encoding="utf-8")
+        # sphinx-gallery renders the docstring and the comment blocks as reST.
+        docstring = ast.get_docstring(ast.parse(source), clean=False) or ""
+        comments = "\n".join(
+            line.strip()[2:] if line.strip() != "#" else ""
+            for line in source.splitlines()
+            if line.strip().startswith("#")
+        )
+        yield example, docstring + "\n\n" + comments
+
+
+def test_docs_render_math_without_mathjax():
+    # MathJax comes from a CDN; the build renders MathML instead.
+    conf = _conf_assignments()
+    assert conf["html_math_renderer"] == "mathml"
+    assert "mathml" in conf["extensions"]
+    assert "sphinx.ext.mathjax" not in conf["extensions"]
+    assert not any(name.startswith("mathjax") for name in conf)
+    assert (DOCS / "_ext" / "mathml.py").is_file()
+    # sphinx-gallery's execution-time pages load jQuery and DataTables from
+    # CDNs; they are not written.
+    assert conf["sphinx_gallery_conf"]["write_computation_times"] is False
+
+
+def test_every_formula_converts_to_mathml():
+    extension = _load_mathml_extension()
+    count = 0
+    for path, text in _math_sources():
+        for line, latex, display in rst_math(text):
+            try:
+                mathml = extension.to_mathml(latex, display)
+            except ValueError as error:
+                where = f"{path.relative_to(ROOT)}:{line}"
+                raise AssertionError(f"{where}: {error}") from error
+            assert mathml.startswith("<math") and "mathvariant" not in mathml
+            count += 1
+    # The math page alone has well over a hundred formulas.
+    assert count > 150
+
+
+def test_math_extension_details():
+    extension = _load_mathml_extension()
+    # \mathbb becomes Unicode's double-struck characters, which every
+    # browser displays (Chrome ignores mathvariant="double-struck").
+    for latex, char in [(r"\mathbb{1}", "\U0001d7d9"), (r"\mathbb{E}", "\U0001d53c")]:
+        mathml = extension.to_mathml(latex + "[k = j]", False)
+        assert char in html.unescape(mathml) and "mathvariant" not in mathml
+    assert 'display="block"' in extension.to_mathml("a + b", True)
+    with pytest.raises(ValueError, match="command"):
+        extension.to_mathml(r"\notacommand x", False)
+    with pytest.raises(ValueError, match="cannot convert"):
+        extension.to_mathml("x^", False)
+    # Remote scripts and style sheets are found, local ones are not.
+    body = (
+        '<script src="https://cdn.example.org/x.js"></script>'
+        "<link rel='stylesheet' href='//cdn.example.org/x.css'>"
+        '<script src="_static/local.js"></script>'
+    )
+    context = {"body": body, "script_files": ["_static/doctools.js"]}
+    assert extension.remote_assets(context) == [
+        "https://cdn.example.org/x.js",
+        "//cdn.example.org/x.css",
+    ]
+
+
+def test_math_reader():
+    text = (
+        "A :math:`x +\ny` role.\n\n"
+        ".. math:: a = b\n"
+        "          + c\n\n"
+        ".. math::\n"
+        "   :label: two\n\n"
+        "   d = e\n\n"
+        "   f = g\n"
+    )
+    assert rst_math(text) == [
+        (1, "x + y", False),
+        (4, "a = b + c", True),
+        (7, "d = e", True),
+        (7, "f = g", True),
+    ]
