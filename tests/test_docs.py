@@ -9,9 +9,11 @@ exception fails the page, and the traceback points at the line of the page.
 
 A Python block is one that Sphinx highlights as Python: ``.. code-block::
 python`` (or ``code``, ``sourcecode``; ``python3``, ``py``) in reST, and a
-```` ```python ```` fence in Markdown. A plain ``::`` literal block whose text
-is valid Python fails :func:`test_python_is_marked_as_python`: mark it
-``.. code-block:: python``, so that it runs here, or ``.. code-block:: text``.
+```` ```python ```` fence in Markdown. A reST block that Sphinx would show as
+Python without saying so, a plain ``::`` literal block or a ``code-block``
+without a language, fails :func:`test_python_is_marked_as_python` when its
+text is valid Python: mark it ``.. code-block:: python``, so that it runs
+here, or ``.. code-block:: text``.
 
 Blocks that must not run
 ------------------------
@@ -60,7 +62,8 @@ DOCS = ROOT / "docs"
 # What the documentation build writes into docs/; none of it is a source page.
 GENERATED = {"_build", "auto_examples", "generated", "sg_execution_times.rst"}
 
-# Packages of the extras that a page's blocks import, beyond the test extra's.
+# Optional packages that a page's blocks import (from the test and dask
+# extras): without them the page is skipped locally, and fails on CI.
 PAGE_NEEDS = {
     "docs/scaling_out.rst": ["dask", "distributed", "dask_ml"],
     "docs/persistence.rst": ["skops"],
@@ -262,7 +265,7 @@ def python_blocks(page):
 
 def _pages():
     pages = [ROOT / "README.md"]
-    for path in sorted(DOCS.rglob("*.rst")):
+    for path in sorted([*DOCS.rglob("*.rst"), *DOCS.rglob("*.md")]):
         parts = path.relative_to(DOCS).parts
         if not GENERATED.intersection(parts) and not parts[0].startswith("_"):
             pages.append(path)
@@ -343,18 +346,21 @@ def test_every_page_is_found():
 
 
 def test_python_is_marked_as_python():
-    # Sphinx highlights a plain "::" block as Python when it parses as
-    # Python, so such a block reads as code; it must then also run.
+    # Sphinx highlights a plain "::" block, or a code-block that names no
+    # language, as Python when it parses as Python, so such a block reads as
+    # code; it must then also run.
     for page in PAGES:
+        if page.suffix != ".rst":
+            continue
         for block in page_blocks(page):
-            if block.language != "::":
+            if block.language not in {"::", ""}:
                 continue
             try:
                 ast.parse(block.code)
             except SyntaxError:
                 continue
             raise AssertionError(
-                f"{block.where}: a '::' block of Python is never run; write "
+                f"{block.where}: a block of Python that is never run; write "
                 "'.. code-block:: python' (or '.. code-block:: text')"
             )
 
