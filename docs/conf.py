@@ -22,7 +22,7 @@ REPO_ROOT = DOCS_DIR.parent
 # Document the working tree even when it is not installed, so that autodoc
 # and the gallery see the same code as the source links.
 sys.path.insert(0, str(REPO_ROOT))
-# Local helpers: the gallery's reading order.
+# Local helpers: the gallery's reading order, and math rendered as MathML.
 sys.path.insert(0, str(DOCS_DIR / "_ext"))
 
 # -- Project information ----------------------------------------------------
@@ -43,12 +43,18 @@ version = ".".join(release.split(".")[:3])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "sphinx_design",
+    "mathml",
 ]
+
+# Formulas are converted to MathML when the pages are written (_ext/mathml.py),
+# so that they display without MathJax, which Sphinx would load from a CDN:
+# the pages work offline. The extension also warns about any page that loads
+# a script or style sheet from the network.
+html_math_renderer = "mathml"
 
 # Markdown pages (the benchmarks' README) render through MyST when it is
 # installed; without it they are shown as literal Markdown.
@@ -67,7 +73,14 @@ else:
     suppress_warnings = ["myst.xref_missing", "myst.header"]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb"]
+exclude_patterns = [
+    "_build",
+    "Thumbs.db",
+    ".DS_Store",
+    "auto_examples/*.ipynb",
+    # Left by builds that wrote sphinx-gallery's execution times (see below).
+    "sg_execution_times.rst",
+]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
@@ -103,6 +116,9 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "min_reported_time": 0,
     "matplotlib_animations": False,
+    # The execution-time pages load jQuery and DataTables from CDNs, and the
+    # documentation must work offline.
+    "write_computation_times": False,
 }
 
 # -- HTML output -------------------------------------------------------------
@@ -120,7 +136,9 @@ html_sidebars = {
     "migrating": [],
     "benchmarks": [],
 }
-html_static_path = []
+html_static_path = ["_static"]
+# Spacing and sideways scrolling of displayed formulas (see _ext/mathml.py).
+html_css_files = ["mathml.css"]
 html_show_sourcelink = True
 
 
