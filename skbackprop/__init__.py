@@ -1,4 +1,4 @@
-"""skbackprop: a multilayer-perceptron classifier trained by backpropagation.
+"""skbackprop: multilayer perceptrons trained by backpropagation.
 
 :class:`MLPBackpropClassifier` is a drop-in replacement for
 :class:`sklearn.neural_network.MLPClassifier`, written on numpy and scipy.

@@ -6,17 +6,16 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._class_weight import class_sample_weights
+from ._architecture import network_spec
 from ._dropout import Dropout, DropoutBatch
 from ._network import Network
 from ._objective import Objective
 from ._penalty import WeightPenalty
 from ._rows import row_keys
-from ._targets import one_hot
 
 __all__ = ["check_gradients"]
 
@@ -79,24 +78,63 @@ def check_gradients(
     >>> bool((report["relative_error"] < 1e-5).all())
     True
     """
+    loss, network = _objective(
+        _probe(estimator, X, y, sample_weight), X, y, sample_weight
+    )
+    loss()
+    analytic = network.grads.copy()
+    rng = check_random_state(random_state)
+    bounds, n_layers = network.segment_bounds, network.n_layers
+    views = [*network.coefs, *network.intercepts]
+    rows = []
+    for segment, view in enumerate(views):
+        start, n = bounds[segment], view.size
+        if max_checks_per_layer is None or max_checks_per_layer >= n:
+            entries = np.arange(n)
+        else:
+            entries = np.sort(rng.choice(n, max_checks_per_layer, replace=False))
+        numeric = _central_differences(loss, network.params, start + entries, epsilon)
+        exact = analytic[start + entries]
+        scale = max(np.linalg.norm(exact), np.linalg.norm(numeric), 1e-300)
+        rows.append(
+            {
+                "layer": segment % n_layers + 1,
+                "parameter": "weights" if segment < n_layers else "biases",
+                "shape": tuple(view.shape),
+                "n_checked": len(entries),
+                "max_abs_error": float(np.abs(exact - numeric).max()),
+                "relative_error": float(np.linalg.norm(exact - numeric) / scale),
+            }
+        )
+    return pd.DataFrame(rows).sort_values(
+        ["layer", "parameter"], ascending=[True, False], ignore_index=True
+    )
+
+
+def _probe(estimator, X, y, sample_weight):
+    """A fitted copy of the estimator: the point where gradients are checked."""
     try:
         check_is_fitted(estimator)
-        probe = copy.deepcopy(estimator)
-    except Exception:  # not fitted: one epoch gives representative weights
+        return copy.deepcopy(estimator)
+    except NotFittedError:  # one epoch gives representative weights
         probe = clone(estimator).set_params(max_iter=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            probe.fit(X, y, sample_weight=sample_weight)
+            return probe.fit(X, y, sample_weight=sample_weight)
 
-    # Validate exactly as fit does, on the copy, so the estimator is untouched.
+
+def _objective(probe, X, y, sample_weight):
+    """The objective ``fit`` minimises for ``probe`` on the data, in float64.
+
+    The data are validated exactly as ``fit`` does, on the copy, so the
+    user's estimator is untouched; dropout masks are those of one epoch.
+    """
     probe.set_params(warm_start=True)
-    X, targets, sample_weight = probe._validate_input(
+    X, targets, sample_weight = probe._validate_training_data(
         X, y, sample_weight, incremental=False, reset=False
     )
     X = X.astype(np.float64)
-    sample_weight = class_sample_weights(
-        probe.class_weight, targets, probe.classes_, sample_weight
-    )
+    sample_weight = probe._weight_samples(targets, sample_weight)
     if sample_weight is not None:
         sample_weight = sample_weight.astype(np.float64)
 
@@ -106,55 +144,25 @@ def check_gradients(
     )
     network.set_weights(probe.coefs_, probe.intercepts_)
     penalty = WeightPenalty(probe.alpha, probe.alpha_l1, network.n_coef, np.float64)
-    Y = one_hot(targets, units[-1], np.float64)
-    rates = probe._dropout_rates
+    Y = probe._target_encoding.rows(targets, np.float64)
+    rates = network_spec(probe).dropout_rates
     dropout = None
     if any(rates):
-        seed = probe._dropout_seed if probe._dropout_seed is not None else 0
+        seed = probe._training_state.dropout_seed or 0
         drop = Dropout(rates, seed, units[1:-1], X.shape[0], np.float64)
         dropout = DropoutBatch(drop, row_keys(X), 0)
+    return Objective(network, penalty, X, Y, sample_weight, dropout), network
 
-    loss = Objective(network, penalty, X, Y, sample_weight, dropout)
 
-    loss()
-    analytic = network.grads.copy()
-    rng = check_random_state(random_state)
-    rows = []
-    for kind, views in (("weights", network.coefs), ("biases", network.intercepts)):
-        for layer, view in enumerate(views):
-            flat_view = view.reshape(-1)
-            offset = (
-                flat_view.__array_interface__["data"][0]
-                - (network.params.__array_interface__["data"][0])
-            )
-            start = offset // network.params.itemsize
-            n = flat_view.size
-            if max_checks_per_layer is None or max_checks_per_layer >= n:
-                entries = np.arange(n)
-            else:
-                entries = np.sort(rng.choice(n, max_checks_per_layer, replace=False))
-            numeric = np.empty(len(entries))
-            for k, entry in enumerate(entries):
-                index = start + entry
-                original = network.params[index]
-                network.params[index] = original + epsilon
-                plus = loss()
-                network.params[index] = original - epsilon
-                minus = loss()
-                network.params[index] = original
-                numeric[k] = (plus - minus) / (2 * epsilon)
-            exact = analytic[start + entries]
-            scale = max(np.linalg.norm(exact), np.linalg.norm(numeric), 1e-300)
-            rows.append(
-                {
-                    "layer": layer + 1,
-                    "parameter": kind,
-                    "shape": tuple(view.shape),
-                    "n_checked": len(entries),
-                    "max_abs_error": float(np.abs(exact - numeric).max()),
-                    "relative_error": float(np.linalg.norm(exact - numeric) / scale),
-                }
-            )
-    return pd.DataFrame(rows).sort_values(
-        ["layer", "parameter"], ascending=[True, False], ignore_index=True
-    )
+def _central_differences(objective, params, indices, epsilon):
+    """``(C(w + e) - C(w - e)) / 2e`` for each entry ``indices`` of ``params``."""
+    numeric = np.empty(len(indices))
+    for k, index in enumerate(indices):
+        original = params[index]
+        params[index] = original + epsilon
+        plus = objective()
+        params[index] = original - epsilon
+        minus = objective()
+        params[index] = original
+        numeric[k] = (plus - minus) / (2 * epsilon)
+    return numeric

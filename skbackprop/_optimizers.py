@@ -9,46 +9,111 @@ allocates nothing. Scaled additions go through
 :class:`~skbackprop._blas.Axpy` (one BLAS pass when BLAS is serial), and the
 gradient vector, spent once the step is taken, serves as scratch space.
 
-:meth:`_Optimizer.step` is the training loop's entry point: it also adds the
-L2 gradient and measures the gradient's norm per layer. With numba installed
-it runs one compiled pass (:mod:`skbackprop._kernels`) that does all of that
-and the update together; otherwise it takes the numpy passes of
-:meth:`_Optimizer.update`, with the same results.
+Every optimizer is a template on :class:`_Optimizer`: the base class holds the
+schedule, stopping, reset and persistence of the state, and a subclass
+supplies its update (:meth:`~_Optimizer.update`, numpy) and the same update as
+one compiled pass (``_fused_step``), which :meth:`~_Optimizer.step` takes when
+numba is installed.
 """
 
 from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _kernels
 from ._blas import Axpy, all_finite
+from ._schema import (
+    check_array,
+    check_bool,
+    check_keys,
+    check_number,
+    check_str,
+)
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "RMSprop", "make_optimizer"]
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "OptimizerSettings",
+    "RMSprop",
+    "make_optimizer",
+    "optimizer_from_state",
+]
+
+
+class OptimizerSettings(NamedTuple):
+    """The hyperparameters an optimizer is built from.
+
+    A warm refit or ``partial_fit`` keeps the optimizer (its moments, step
+    count and learning rate) only while these are unchanged.
+    """
+
+    solver: str
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    momentum: float
+    nesterovs_momentum: bool
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    weight_decay: float
+
+    @classmethod
+    def of(cls, estimator):
+        """The settings an estimator's parameters give, as plain Python values."""
+        types = cls.__annotations__
+        return cls(*(types[name](getattr(estimator, name)) for name in cls._fields))
+
+    @classmethod
+    def from_dict(cls, saved, where="optimizer.settings"):
+        """Settings from their ``_asdict()``, every entry checked."""
+        check_keys(saved, cls._fields, where=where)
+        values = {}
+        for name, kind in cls.__annotations__.items():
+            entry = f"{where}.{name}"
+            if kind is str:
+                values[name] = check_str(saved[name], entry)
+            elif kind is bool:
+                values[name] = check_bool(saved[name], entry)
+            else:
+                values[name] = check_number(saved[name], entry, finite=True)
+        check_str(values["solver"], f"{where}.solver", set(_OPTIMIZERS))
+        return cls(**values)
 
 
 class _Optimizer:
-    """Common learning-rate schedule and stopping logic.
+    """Learning-rate schedule, stopping logic and state of every optimizer.
 
     Parameters
     ----------
+    settings : OptimizerSettings
+        Hyperparameters.
     n_params : int
         Length of the parameter vector.
+    n_coef : int
+        Number of weights, the leading part of the vector (the rest are
+        biases).
     dtype : numpy dtype
         Dtype of the parameters.
-    learning_rate_init : float
-        Initial step size.
     """
 
-    def __init__(
-        self, n_params, dtype, learning_rate_init, lr_schedule="constant", power_t=0.5
-    ):
-        self.n_params = n_params
+    # Parameter-sized vectors of accumulated state, and the scalars beside
+    # them: together with the settings, everything that state_dict saves.
+    _state_vectors = ()
+    _state_scalars = ("learning_rate",)
+
+    def __init__(self, settings, n_params, n_coef, dtype):
+        self.settings = settings
+        self.n_params = int(n_params)
+        self.n_coef = int(n_coef)
         self.dtype = np.dtype(dtype)
-        self.learning_rate_init = float(learning_rate_init)
-        self.learning_rate = float(learning_rate_init)
-        self.lr_schedule = lr_schedule
-        self.power_t = float(power_t)
+        self.learning_rate = float(settings.learning_rate_init)
         self.axpy = Axpy(n_params, dtype, use_blas=True)
+        for name in self._state_vectors:
+            setattr(self, name, np.zeros(n_params, dtype=dtype))
 
     def use_blas(self, enabled):
         """Choose BLAS (serial BLAS only) or numpy for the vector updates."""
@@ -59,25 +124,26 @@ class _Optimizer:
         """Take one step on ``params`` in place; ``grads`` is overwritten."""
         raise NotImplementedError
 
-    def step(self, params, grads, bounds, n_weight_segments, l2, sq_norms):
+    def step(self, params, grads, bounds, n_weight_segments, penalty_factor, sq_norms):
         """Penalise, measure and update: one training step on ``params``.
 
-        Adds the L2 gradient ``l2 * W`` to the weights' gradient, writes the
-        squared norm of every segment of the penalised gradient to
-        ``sq_norms[0]`` and of the parameters (before the step) to
+        Adds the penalty's gradient term ``penalty_factor * W`` to the weights'
+        gradient, writes the squared norm of every segment of that gradient
+        to ``sq_norms[0]`` and of the parameters (before the step) to
         ``sq_norms[1]``, then updates ``params`` in place (``grads`` is
-        overwritten).
+        overwritten). With numba, all of it is one compiled pass.
 
         Parameters
         ----------
         params, grads : ndarray of shape (n_params,)
-            Parameters and the data term of their gradient.
+            Parameters and the gradient of the rest of the objective.
         bounds : ndarray of int64
             Segment boundaries: each layer's weights, then each layer's biases.
         n_weight_segments : int
             How many leading segments are weights (penalised).
-        l2 : float
-            L2 gradient factor, ``alpha / sum(sample_weight)``.
+        penalty_factor : float
+            Factor of the penalty's gradient term, from
+            :meth:`~skbackprop._penalty.WeightPenalty.l2_gradient_factor`.
         sq_norms : ndarray of shape (2, len(bounds) - 1)
             Receives the squared norms of each segment's gradient and
             parameters.
@@ -86,13 +152,13 @@ class _Optimizer:
         if kernels is not None:
             scalar = self.dtype.type
             self._fused_step(
-                kernels, params, grads, bounds, n_weight_segments, scalar(l2), scalar,
-                sq_norms,
+                kernels, params, grads, bounds, n_weight_segments,
+                scalar(penalty_factor), scalar, sq_norms,
             )  # fmt: skip
             return
         n_coef = bounds[n_weight_segments]
-        if l2:
-            self.axpy(params[:n_coef], grads[:n_coef], l2)
+        if penalty_factor:
+            self.axpy(params[:n_coef], grads[:n_coef], penalty_factor)
         for segment, (start, stop) in enumerate(pairwise(bounds)):
             part = grads[start:stop]
             sq_norms[0, segment] = np.dot(part, part)
@@ -101,8 +167,9 @@ class _Optimizer:
         self.update(params, grads)
 
     def _fused_step(
-        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
-    ):
+        self, kernels, params, grads, bounds, n_weight_segments, penalty_factor,
+        scalar, sq_norms,
+    ):  # fmt: skip
         """:meth:`step` as one compiled pass; scalars go in the vectors' dtype."""
         raise NotImplementedError
 
@@ -111,12 +178,13 @@ class _Optimizer:
 
         Parameters
         ----------
-        time_step : int
-            Number of samples seen so far.
+        time_step : float
+            Number of (weighted) samples seen so far.
         """
-        if self.lr_schedule == "invscaling":
+        settings = self.settings
+        if settings.learning_rate == "invscaling":
             self.learning_rate = (
-                self.learning_rate_init / (time_step + 1) ** self.power_t
+                settings.learning_rate_init / (time_step + 1) ** settings.power_t
             )
 
     def trigger_stopping(self, message, verbose):
@@ -129,7 +197,7 @@ class _Optimizer:
         -------
         stop : bool
         """
-        if self.lr_schedule != "adaptive":
+        if self.settings.learning_rate != "adaptive":
             if verbose:
                 print(message + " Stopping.")
             return True
@@ -141,9 +209,6 @@ class _Optimizer:
         if verbose:
             print(message + f" Setting learning rate to {self.learning_rate:f}")
         return False
-
-    # Names of the vectors that hold the optimizer's accumulated state.
-    _state_vectors = ()
 
     def reset(self):
         """Forget accumulated state (after a diverged epoch polluted it)."""
@@ -158,59 +223,71 @@ class _Optimizer:
         """
         return all(all_finite(getattr(self, name)) for name in self._state_vectors)
 
+    def state_dict(self):
+        """The optimizer's settings and state (its vectors, not copies).
+
+        Returns
+        -------
+        state : dict
+            ``'settings'`` (a dict of :class:`OptimizerSettings`), then every
+            state scalar and state vector by name.
+        """
+        state = {"settings": self.settings._asdict()}
+        for name in (*self._state_scalars, *self._state_vectors):
+            state[name] = getattr(self, name)
+        return state
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned, checking every entry.
+
+        Raises
+        ------
+        ValueError
+            If an entry is missing, unknown, or of the wrong type or shape.
+        """
+        check_keys(
+            state,
+            ["settings", *self._state_scalars, *self._state_vectors],
+            where="optimizer",
+        )
+        for name in self._state_scalars:
+            kind = type(getattr(self, name))
+            value = check_number(state[name], f"optimizer.{name}", kind=kind)
+            setattr(self, name, kind(value))
+        for name in self._state_vectors:
+            vector = check_array(
+                state[name], f"optimizer.{name}", (self.n_params,), self.dtype
+            )
+            np.copyto(getattr(self, name), vector)
+
 
 class SGD(_Optimizer):
     """Stochastic gradient descent with momentum or Nesterov momentum.
 
     ``v <- momentum * v - lr * g``, then ``params += v`` (classical momentum)
     or ``params += momentum * v - lr * g`` (Nesterov).
-
-    Parameters
-    ----------
-    n_params, dtype, learning_rate_init
-        See :class:`_Optimizer`.
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}
-        Learning-rate schedule.
-    momentum : float
-        Momentum in [0, 1].
-    nesterov : bool
-        Whether to use Nesterov's momentum.
-    power_t : float
-        Exponent of the 'invscaling' schedule ``lr = lr_init / (t + 1)^power_t``.
     """
 
     _state_vectors = ("velocity",)
 
-    def __init__(
-        self,
-        n_params,
-        dtype,
-        learning_rate_init,
-        lr_schedule,
-        momentum,
-        nesterov,
-        power_t,
-    ):
-        super().__init__(n_params, dtype, learning_rate_init, lr_schedule, power_t)
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
-        self.velocity = np.zeros(n_params, dtype=dtype)
-
     def update(self, params, grads):
-        self.velocity *= self.momentum
+        momentum = self.settings.momentum
+        self.velocity *= momentum
         self.axpy(grads, self.velocity, -self.learning_rate)
-        if self.nesterov:
-            self.axpy(self.velocity, params, self.momentum)
+        if self.settings.nesterovs_momentum:
+            self.axpy(self.velocity, params, momentum)
             self.axpy(grads, params, -self.learning_rate)
         else:
             params += self.velocity
 
     def _fused_step(
-        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
-    ):
+        self, kernels, params, grads, bounds, n_weight_segments, penalty_factor,
+        scalar, sq_norms,
+    ):  # fmt: skip
         kernels.sgd_step(
-            params, grads, self.velocity, bounds, n_weight_segments, l2,
-            scalar(self.momentum), scalar(self.learning_rate), self.nesterov, out,
+            params, grads, self.velocity, bounds, n_weight_segments, penalty_factor,
+            scalar(self.settings.momentum), scalar(self.learning_rate),
+            bool(self.settings.nesterovs_momentum), sq_norms,
         )  # fmt: skip
 
 
@@ -220,72 +297,50 @@ class Adam(_Optimizer):
     ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``, then
     ``params -= lr_t m / (sqrt(v) + eps)`` with
     ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``.
-
-    Parameters
-    ----------
-    n_params, dtype, learning_rate_init, lr_schedule, power_t
-        See :class:`_Optimizer`; ``lr`` is the scheduled rate.
-    beta_1, beta_2 : float
-        Decay rates of the first and second moment estimates.
-    epsilon : float
-        Added to the denominator for numerical stability.
     """
 
     _state_vectors = ("m", "v")
+    _state_scalars = ("learning_rate", "t")
 
-    def __init__(
-        self,
-        n_params,
-        dtype,
-        learning_rate_init,
-        lr_schedule,
-        power_t,
-        beta_1,
-        beta_2,
-        epsilon,
-    ):
-        super().__init__(n_params, dtype, learning_rate_init, lr_schedule, power_t)
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
+    def __init__(self, settings, n_params, n_coef, dtype):
+        super().__init__(settings, n_params, n_coef, dtype)
         self.t = 0
-        self.m = np.zeros(n_params, dtype=dtype)
-        self.v = np.zeros(n_params, dtype=dtype)
 
     def update(self, params, grads):
+        beta_1, beta_2 = self.settings.beta_1, self.settings.beta_2
         step_size = self._step_size()
-        self.m *= self.beta_1
-        self.axpy(grads, self.m, 1 - self.beta_1)
-        self.v *= self.beta_2
+        self.m *= beta_1
+        self.axpy(grads, self.m, 1 - beta_1)
+        self.v *= beta_2
         squared = np.multiply(grads, grads, out=grads)  # g is spent from here on
-        self.axpy(squared, self.v, 1 - self.beta_2)
+        self.axpy(squared, self.v, 1 - beta_2)
         step = np.sqrt(self.v, out=grads)
-        step += self.epsilon
+        step += self.settings.epsilon
         np.divide(self.m, step, out=step)
         self.axpy(step, params, -step_size)
 
     def _step_size(self):
         """Advance the clock; the bias-corrected rate of this step."""
         self.t += 1
-        return (
-            self.learning_rate
-            * np.sqrt(1 - self.beta_2**self.t)
-            / (1 - self.beta_1**self.t)
-        )
+        beta_1, beta_2 = self.settings.beta_1, self.settings.beta_2
+        return self.learning_rate * np.sqrt(1 - beta_2**self.t) / (1 - beta_1**self.t)
 
     def _decay(self):
         """Factor applied to the weights before the step (AdamW)."""
         return 1.0
 
     def _fused_step(
-        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
-    ):
+        self, kernels, params, grads, bounds, n_weight_segments, penalty_factor,
+        scalar, sq_norms,
+    ):  # fmt: skip
+        settings = self.settings
         decay = scalar(self._decay())
         kernels.adam_step(
-            params, grads, self.m, self.v, bounds, n_weight_segments, l2, decay,
-            scalar(self.beta_1), scalar(1 - self.beta_1),
-            scalar(self.beta_2), scalar(1 - self.beta_2),
-            scalar(self._step_size()), scalar(self.epsilon), out,
+            params, grads, self.m, self.v, bounds, n_weight_segments,
+            penalty_factor, decay,
+            scalar(settings.beta_1), scalar(1 - settings.beta_1),
+            scalar(settings.beta_2), scalar(1 - settings.beta_2),
+            scalar(self._step_size()), scalar(settings.epsilon), sq_norms,
         )  # fmt: skip
 
     def reset(self):
@@ -299,94 +354,46 @@ class AdamW(Adam):
     After the Adam step the weights (not the biases) shrink by
     ``lr * weight_decay``, independently of the gradient, instead of an L2
     term entering the moment estimates.
-
-    Parameters
-    ----------
-    n_params, dtype, learning_rate_init, lr_schedule, power_t, beta_1, beta_2, \
-epsilon
-        See :class:`Adam`.
-    weight_decay : float
-        Decay rate of the weights.
-    n_decayed : int
-        The first ``n_decayed`` parameters (the weights) decay.
     """
 
-    def __init__(
-        self,
-        n_params,
-        dtype,
-        learning_rate_init,
-        lr_schedule,
-        power_t,
-        beta_1,
-        beta_2,
-        epsilon,
-        weight_decay,
-        n_decayed,
-    ):
-        super().__init__(
-            n_params,
-            dtype,
-            learning_rate_init,
-            lr_schedule,
-            power_t,
-            beta_1,
-            beta_2,
-            epsilon,
-        )
-        self.weight_decay = float(weight_decay)
-        self.n_decayed = int(n_decayed)
-
     def _decay(self):
-        return 1 - self.learning_rate * self.weight_decay
+        return 1 - self.learning_rate * self.settings.weight_decay
 
     def update(self, params, grads):
-        if self.weight_decay:
-            params[: self.n_decayed] *= self._decay()
+        if self.settings.weight_decay:
+            params[: self.n_coef] *= self._decay()
         super().update(params, grads)
 
 
 class RMSprop(_Optimizer):
-    """RMSprop (Tieleman and Hinton, 2012).
+    """RMSprop (Tieleman and Hinton, 2012), with decay rate ``beta_2``.
 
     ``v <- rho v + (1 - rho) g^2``, then ``params -= lr g / (sqrt(v) + eps)``.
-
-    Parameters
-    ----------
-    n_params, dtype, learning_rate_init, lr_schedule, power_t
-        See :class:`_Optimizer`.
-    rho : float
-        Decay rate of the squared-gradient average.
-    epsilon : float
-        Added to the denominator for numerical stability.
     """
 
     _state_vectors = ("v",)
 
-    def __init__(
-        self, n_params, dtype, learning_rate_init, lr_schedule, power_t, rho, epsilon
-    ):
-        super().__init__(n_params, dtype, learning_rate_init, lr_schedule, power_t)
-        self.rho = float(rho)
-        self.epsilon = float(epsilon)
-        self.v = np.zeros(n_params, dtype=dtype)
+    def __init__(self, settings, n_params, n_coef, dtype):
+        super().__init__(settings, n_params, n_coef, dtype)
         self._scratch = np.empty(n_params, dtype=dtype)
 
     def update(self, params, grads):
-        scratch = self._scratch
-        self.v *= self.rho
-        self.axpy(np.multiply(grads, grads, out=scratch), self.v, 1 - self.rho)
+        scratch, rho = self._scratch, self.settings.beta_2
+        self.v *= rho
+        self.axpy(np.multiply(grads, grads, out=scratch), self.v, 1 - rho)
         np.sqrt(self.v, out=scratch)
-        scratch += self.epsilon
+        scratch += self.settings.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
 
     def _fused_step(
-        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
-    ):
+        self, kernels, params, grads, bounds, n_weight_segments, penalty_factor,
+        scalar, sq_norms,
+    ):  # fmt: skip
+        rho = self.settings.beta_2
         kernels.rmsprop_step(
-            params, grads, self.v, bounds, n_weight_segments, l2,
-            scalar(self.rho), scalar(1 - self.rho),
-            scalar(self.learning_rate), scalar(self.epsilon), out,
+            params, grads, self.v, bounds, n_weight_segments, penalty_factor,
+            scalar(rho), scalar(1 - rho),
+            scalar(self.learning_rate), scalar(self.settings.epsilon), sq_norms,
         )  # fmt: skip
 
 
@@ -394,53 +401,51 @@ class Adagrad(_Optimizer):
     """Adagrad (Duchi, Hazan and Singer, 2011).
 
     ``G <- G + g^2``, then ``params -= lr g / (sqrt(G) + eps)``.
-
-    Parameters
-    ----------
-    n_params, dtype, learning_rate_init, lr_schedule, power_t
-        See :class:`_Optimizer`.
-    epsilon : float
-        Added to the denominator for numerical stability.
     """
 
     _state_vectors = ("G",)
 
-    def __init__(
-        self, n_params, dtype, learning_rate_init, lr_schedule, power_t, epsilon
-    ):
-        super().__init__(n_params, dtype, learning_rate_init, lr_schedule, power_t)
-        self.epsilon = float(epsilon)
-        self.G = np.zeros(n_params, dtype=dtype)
+    def __init__(self, settings, n_params, n_coef, dtype):
+        super().__init__(settings, n_params, n_coef, dtype)
         self._scratch = np.empty(n_params, dtype=dtype)
 
     def update(self, params, grads):
         scratch = self._scratch
         self.G += np.multiply(grads, grads, out=scratch)
         np.sqrt(self.G, out=scratch)
-        scratch += self.epsilon
+        scratch += self.settings.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
 
     def _fused_step(
-        self, kernels, params, grads, bounds, n_weight_segments, l2, scalar, out
-    ):
+        self, kernels, params, grads, bounds, n_weight_segments, penalty_factor,
+        scalar, sq_norms,
+    ):  # fmt: skip
         kernels.adagrad_step(
-            params, grads, self.G, bounds, n_weight_segments, l2,
-            scalar(self.learning_rate), scalar(self.epsilon), out,
+            params, grads, self.G, bounds, n_weight_segments, penalty_factor,
+            scalar(self.learning_rate), scalar(self.settings.epsilon), sq_norms,
         )  # fmt: skip
 
 
-def make_optimizer(estimator, n_params, n_coef, dtype):
-    """Build the optimizer the estimator's parameters ask for.
+_OPTIMIZERS = {
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+    "adagrad": Adagrad,
+}
+
+
+def make_optimizer(settings, n_params, n_coef, dtype):
+    """A fresh optimizer of the solver the settings name.
 
     Parameters
     ----------
-    estimator : MLPBackpropClassifier
-        Source of the hyperparameters.
+    settings : OptimizerSettings
+        Hyperparameters, the solver among them.
     n_params : int
         Length of the parameter vector.
     n_coef : int
-        Number of weights (the leading part of the vector; the rest are
-        biases).
+        Number of weights (the leading part of the vector).
     dtype : numpy dtype
         Parameter dtype.
 
@@ -448,16 +453,31 @@ def make_optimizer(estimator, n_params, n_coef, dtype):
     -------
     optimizer : SGD, Adam, AdamW, RMSprop or Adagrad
     """
-    est = estimator
-    schedule = (n_params, dtype, est.learning_rate_init, est.learning_rate, est.power_t)
-    if est.solver == "sgd":
-        return SGD(*schedule[:4], est.momentum, est.nesterovs_momentum, est.power_t)
-    if est.solver == "adam":
-        return Adam(*schedule, est.beta_1, est.beta_2, est.epsilon)
-    if est.solver == "adamw":
-        return AdamW(
-            *schedule, est.beta_1, est.beta_2, est.epsilon, est.weight_decay, n_coef
-        )
-    if est.solver == "rmsprop":
-        return RMSprop(*schedule, est.beta_2, est.epsilon)
-    return Adagrad(*schedule, est.epsilon)
+    return _OPTIMIZERS[settings.solver](settings, n_params, n_coef, dtype)
+
+
+def optimizer_from_state(state, n_params, n_coef, dtype):
+    """The optimizer that :meth:`_Optimizer.state_dict` describes.
+
+    Parameters
+    ----------
+    state : dict
+        A state dict.
+    n_params, n_coef, dtype
+        Those of the parameters it will update; see :func:`make_optimizer`.
+
+    Returns
+    -------
+    optimizer : SGD, Adam, AdamW, RMSprop or Adagrad
+
+    Raises
+    ------
+    ValueError
+        If the state is not one an optimizer of these parameters can have.
+    """
+    if not isinstance(state, dict) or "settings" not in state:
+        raise ValueError("optimizer must be a mapping with its settings.")
+    settings = OptimizerSettings.from_dict(state["settings"])
+    optimizer = make_optimizer(settings, n_params, n_coef, dtype)
+    optimizer.load_state_dict(state)
+    return optimizer

@@ -109,6 +109,10 @@ class ClassTargets:
         """The rows ``Y`` of the output layer's targets; see :func:`one_hot`."""
         return one_hot(targets, self.n_outputs, dtype, out)
 
+    def strata(self, targets):
+        """What a validation split stratifies by: the classes (no multilabel)."""
+        return None if self.multilabel else targets
+
     def labels(self, targets):
         """Class labels (or the indicator rows) of compact targets."""
         return targets if targets.ndim == 2 else self.classes[targets]

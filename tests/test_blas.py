@@ -34,7 +34,7 @@ def test_fit_agrees_with_serial_and_threaded_blas(small_digits, solver):
         with threadpool_limits(threads, user_api="blas"):
             clf = MLPBackpropClassifier(solver=solver, max_iter=5, random_state=0)
             fits.append(clf.fit(X, y))
-    assert fits[0]._optimizer.axpy.use_blas
+    assert fits[0]._training_state.optimizer.axpy.use_blas
     for a, b in zip(fits[0].coefs_, fits[1].coefs_):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
 

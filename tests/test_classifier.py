@@ -265,12 +265,13 @@ def test_warm_start_continues_the_optimizer(small_digits, solver):
 def test_warm_start_rebuilds_optimizer_when_its_parameters_change(small_digits):
     X, y = small_digits
     clf = _epochs(MLPBackpropClassifier(warm_start=True, random_state=0), X, y, 2)
-    first = clf._optimizer
+    first = clf._training_state.optimizer
     _epochs(clf, X, y, 2)
-    assert clf._optimizer is first
+    assert clf._training_state.optimizer is first
     clf.set_params(learning_rate_init=0.01)
     _epochs(clf, X, y, 2)
-    assert clf._optimizer is not first and clf._optimizer.learning_rate_init == 0.01
+    rebuilt = clf._training_state.optimizer
+    assert rebuilt is not first and rebuilt.settings.learning_rate_init == 0.01
 
 
 def test_partial_fit_epochs_equal_fit_epochs(small_digits):

@@ -217,10 +217,11 @@ def test_documented_defaults_are_the_real_ones(parse):
 
 
 def _public_fitted_attributes(estimator):
+    # dir(), not vars(): the training state's attributes are properties.
     return {
         name
-        for name in vars(estimator)
-        if name.endswith("_") and not name.startswith("_")
+        for name in dir(estimator)
+        if name.endswith("_") and not name.startswith("_") and hasattr(estimator, name)
     }
 
 

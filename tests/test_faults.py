@@ -23,8 +23,17 @@ from threadpoolctl import threadpool_limits
 
 from skbackprop import MLPBackpropClassifier
 
-ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "elu",
-               "softplus", "gelu", "silu"]
+ACTIVATIONS = [
+    "identity",
+    "logistic",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "softplus",
+    "gelu",
+    "silu",
+]
 SOLVERS = ["adam", "sgd", "lbfgs"]
 
 
@@ -71,9 +80,15 @@ def test_features_of_1e30_give_valid_probabilities(activation, solver, dtype):
     X, y = _blobs(n_samples=30)
     X = (X * 1e30).astype(dtype)
     clf = _quiet_fit(
-        MLPBackpropClassifier(hidden_layer_sizes=(4,), activation=activation,
-                              solver=solver, max_iter=20, random_state=0),
-        X, y,
+        MLPBackpropClassifier(
+            hidden_layer_sizes=(4,),
+            activation=activation,
+            solver=solver,
+            max_iter=20,
+            random_state=0,
+        ),
+        X,
+        y,
     )
     assert all(np.isfinite(w).all() for w in _weights(clf))
     _assert_valid_probabilities(clf, X)
@@ -102,9 +117,11 @@ def test_huge_features_give_valid_probabilities_or_a_clear_error(
                 MLPBackpropClassifier().fit(X, y)
         return
     clf = _quiet_fit(
-        MLPBackpropClassifier(hidden_layer_sizes=(4,), solver=solver, max_iter=20,
-                              random_state=0),
-        X, y,
+        MLPBackpropClassifier(
+            hidden_layer_sizes=(4,), solver=solver, max_iter=20, random_state=0
+        ),
+        X,
+        y,
     )
     assert all(np.isfinite(w).all() for w in _weights(clf))
     try:
@@ -125,13 +142,19 @@ def test_prediction_overflow_is_an_error_not_nan(n_classes):
     # Finite inputs and weights whose products overflow: relu passes the
     # infinities on, and the output layer makes NaN of them.
     X, y = _blobs(n_samples=30, n_classes=n_classes)
-    clf = _quiet_fit(MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=5,
-                                           random_state=0), X, y)
+    clf = _quiet_fit(
+        MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0), X, y
+    )
     clf.coefs_[0] *= 1e10
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        for method in ["predict", "predict_proba", "predict_log_proba",
-                       "decision_function", "score"]:
+        for method in [
+            "predict",
+            "predict_proba",
+            "predict_log_proba",
+            "decision_function",
+            "score",
+        ]:
             args = (X * 1e300, y) if method == "score" else (X * 1e300,)
             with pytest.raises(ValueError, match="output overflowed"):
                 getattr(clf, method)(*args)
@@ -144,8 +167,9 @@ def test_logits_spanning_more_than_the_float_range(dtype):
     # maximum gives -inf, whose probability is the exact 0, with no warning.
     X, y = _blobs(n_samples=30)
     X = X.astype(dtype)
-    clf = _quiet_fit(MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=3,
-                                           random_state=0), X, y)
+    clf = _quiet_fit(
+        MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0), X, y
+    )
     big = np.finfo(dtype).max * 0.9
     clf.coefs_[-1][:] = 0
     clf.intercepts_[-1][:] = np.array([big, -big, 0], dtype=dtype)
@@ -168,8 +192,13 @@ def test_logits_spanning_more_than_the_float_range(dtype):
 def test_constant_columns(solver, make_X):
     X, y = _blobs()
     X = make_X(X)
-    clf = _quiet_fit(MLPBackpropClassifier(hidden_layer_sizes=(8,), solver=solver,
-                                           max_iter=50, random_state=0), X, y)
+    clf = _quiet_fit(
+        MLPBackpropClassifier(
+            hidden_layer_sizes=(8,), solver=solver, max_iter=50, random_state=0
+        ),
+        X,
+        y,
+    )
     proba = _assert_valid_probabilities(clf, X)
     if np.ptp(X, axis=0).max() == 0:
         # Identical rows cannot be told apart.
@@ -182,8 +211,13 @@ def test_constant_columns(solver, make_X):
 def test_one_sample_per_class(solver, labels):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(len(labels), 3))
-    clf = _quiet_fit(MLPBackpropClassifier(hidden_layer_sizes=(16,), solver=solver,
-                                           max_iter=500, random_state=0), X, labels)
+    clf = _quiet_fit(
+        MLPBackpropClassifier(
+            hidden_layer_sizes=(16,), solver=solver, max_iter=500, random_state=0
+        ),
+        X,
+        labels,
+    )
     _assert_valid_probabilities(clf, X)
     np.testing.assert_array_equal(clf.classes_, labels)
     assert (clf.predict(X) == labels).mean() >= 0.5
@@ -197,8 +231,13 @@ def test_extreme_class_imbalance(solver, n_classes):
     X, _ = _blobs(n_samples=3000, n_classes=1)
     y = np.zeros(len(X), dtype=int)
     y[: n_classes - 1] = np.arange(1, n_classes)
-    clf = _quiet_fit(MLPBackpropClassifier(hidden_layer_sizes=(8,), solver=solver,
-                                           max_iter=30, random_state=0), X, y)
+    clf = _quiet_fit(
+        MLPBackpropClassifier(
+            hidden_layer_sizes=(8,), solver=solver, max_iter=30, random_state=0
+        ),
+        X,
+        y,
+    )
     np.testing.assert_array_equal(clf.classes_, np.arange(n_classes))
     proba = _assert_valid_probabilities(clf, X)
     assert proba[:, 0].mean() > 0.9
@@ -216,8 +255,11 @@ def test_ten_thousand_classes():
     with threadpool_limits(limits=1), warnings.catch_warnings():
         # scikit-learn's hint that so many classes may be a regression target.
         warnings.filterwarnings("ignore", "The number of unique classes")
-        clf = _quiet_fit(MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=1,
-                                               random_state=0), X, y)
+        clf = _quiet_fit(
+            MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0),
+            X,
+            y,
+        )
         assert clf.classes_.shape == (n_classes,) and clf.n_outputs_ == n_classes
         _assert_valid_probabilities(clf, X[:50])
 
@@ -235,13 +277,19 @@ def test_mini_batch_of_zero_weights_is_skipped(solver):
     # training then equals training on the data without those rows.
     X, y = _blobs(n_samples=12)
     weights = np.array([1.0, 2.0, 0.0, 0.0, 1.0, 3.0, 0.0, 0.0, 1.0, 1.0, 2.0, 1.0])
-    params = dict(hidden_layer_sizes=(5,), solver=solver, batch_size=2,
-                  shuffle=False, max_iter=6, random_state=0)
-    weighted = _quiet_fit(MLPBackpropClassifier(**params), X, y,
-                          sample_weight=weights)
+    params = dict(
+        hidden_layer_sizes=(5,),
+        solver=solver,
+        batch_size=2,
+        shuffle=False,
+        max_iter=6,
+        random_state=0,
+    )
+    weighted = _quiet_fit(MLPBackpropClassifier(**params), X, y, sample_weight=weights)
     kept = weights > 0
-    reference = _quiet_fit(MLPBackpropClassifier(**params), X[kept], y[kept],
-                           sample_weight=weights[kept])
+    reference = _quiet_fit(
+        MLPBackpropClassifier(**params), X[kept], y[kept], sample_weight=weights[kept]
+    )
     _assert_same_weights(weighted, reference)
     assert weighted.loss_curve_ == reference.loss_curve_
     _assert_valid_probabilities(weighted, X)
@@ -263,8 +311,12 @@ def test_stochastic_divergence_keeps_the_last_sound_epoch(
     solver, learning_rate_init, activation
 ):
     X, y = _unscaled_binary(1e3)
-    params = dict(solver=solver, activation=activation, random_state=0,
-                  learning_rate_init=learning_rate_init)
+    params = dict(
+        solver=solver,
+        activation=activation,
+        random_state=0,
+        learning_rate_init=learning_rate_init,
+    )
     with pytest.warns(ConvergenceWarning, match="Training diverged in epoch"):
         diverged = MLPBackpropClassifier(max_iter=50, **params).fit(X, y)
     assert all(np.isfinite(w).all() for w in _weights(diverged))
@@ -272,8 +324,9 @@ def test_stochastic_divergence_keeps_the_last_sound_epoch(
     assert np.isfinite(diverged.loss_) and diverged.loss_ == diverged.loss_curve_[-1]
     # The kept weights are exactly those at the end of the last sound epoch:
     # a run stopped there by max_iter ends with the same bits.
-    stopped = _quiet_fit(MLPBackpropClassifier(max_iter=diverged.n_iter_, **params),
-                         X, y)
+    stopped = _quiet_fit(
+        MLPBackpropClassifier(max_iter=diverged.n_iter_, **params), X, y
+    )
     _assert_same_weights(diverged, stopped)
     assert stopped.loss_curve_ == diverged.loss_curve_
     _assert_valid_probabilities(diverged, X / 1e3)
@@ -284,8 +337,9 @@ def test_divergence_in_partial_fit_undoes_that_call(solver):
     # Each call is one epoch, checked on its own: the call whose epoch blows
     # up leaves the weights as the previous call left them.
     X, y = _unscaled_binary(1e3)
-    clf = MLPBackpropClassifier(solver=solver, learning_rate_init=1.0, batch_size=10,
-                                random_state=0)
+    clf = MLPBackpropClassifier(
+        solver=solver, learning_rate_init=1.0, batch_size=10, random_state=0
+    )
     clf.partial_fit(X / 1e3, y, classes=[0, 1])  # a sound epoch on scaled data
     for _ in range(100):
         before = [w.copy() for w in _weights(clf)]
@@ -308,8 +362,9 @@ def test_divergence_in_partial_fit_undoes_that_call(solver):
 @pytest.mark.parametrize("activation", ["relu", "identity"])
 def test_lbfgs_divergence_keeps_the_last_finite_iterate(activation):
     X, y = _unscaled_binary(1e200)
-    clf = MLPBackpropClassifier(solver="lbfgs", activation=activation, max_iter=50,
-                                random_state=0)
+    clf = MLPBackpropClassifier(
+        solver="lbfgs", activation=activation, max_iter=50, random_state=0
+    )
     with pytest.warns(ConvergenceWarning, match="lbfgs diverged.*last finite iterate"):
         clf.fit(X, y)
     assert all(np.isfinite(w).all() for w in _weights(clf))
@@ -328,8 +383,13 @@ def test_lbfgs_with_no_finite_iteration_keeps_the_initial_weights():
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.warns(ConvergenceWarning, match="lbfgs diverged"):
             clf.fit(X, y)
-    initial = _quiet_fit(MLPBackpropClassifier(solver="sgd", learning_rate_init=1e-300,
-                                               max_iter=1, random_state=0), X, y)
+    initial = _quiet_fit(
+        MLPBackpropClassifier(
+            solver="sgd", learning_rate_init=1e-300, max_iter=1, random_state=0
+        ),
+        X,
+        y,
+    )
     for kept, start in zip(_weights(clf), _weights(initial)):
         np.testing.assert_allclose(kept, start, rtol=1e-12)
     assert clf.n_iter_ == len(clf.loss_curve_) == 0
@@ -353,8 +413,13 @@ def _interrupt(handler_signal, frame):
 def test_ctrl_c_during_fit_leaves_a_usable_model(solver):
     X, y = _long_problem()
     # Never converges on its own: only the interruption can stop it.
-    params = dict(hidden_layer_sizes=(64,), solver=solver, tol=0.0,
-                  n_iter_no_change=np.inf, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(64,),
+        solver=solver,
+        tol=0.0,
+        n_iter_no_change=np.inf,
+        random_state=0,
+    )
     clf = MLPBackpropClassifier(max_iter=100_000, max_fun=10**7, **params)
     previous = signal.signal(signal.SIGALRM, _interrupt)
     try:
@@ -398,17 +463,22 @@ def test_ctrl_c_during_fit_leaves_a_usable_model(solver):
 # ------------------------------------------------------------ determinism
 @pytest.mark.parametrize(
     "params",
-    [dict(solver="adam"), dict(solver="sgd", learning_rate="invscaling"),
-     dict(solver="lbfgs"), dict(solver="adam", early_stopping=True),
-     dict(solver="sgd", activation=["gelu", "tanh"], hidden_layer_sizes=(12, 6))],
+    [
+        dict(solver="adam"),
+        dict(solver="sgd", learning_rate="invscaling"),
+        dict(solver="lbfgs"),
+        dict(solver="adam", early_stopping=True),
+        dict(solver="sgd", activation=["gelu", "tanh"], hidden_layer_sizes=(12, 6)),
+    ],
     ids=lambda p: "-".join(f"{v}" for v in p.values()),
 )
 def test_same_seed_gives_bit_identical_weights(params):
     X, y = _blobs(n_samples=300)
     with threadpool_limits(limits=1):
         runs = [
-            _quiet_fit(MLPBackpropClassifier(max_iter=15, random_state=7, **params),
-                       X, y)
+            _quiet_fit(
+                MLPBackpropClassifier(max_iter=15, random_state=7, **params), X, y
+            )
             for _ in range(3)
         ]
     for other in runs[1:]:
@@ -442,8 +512,12 @@ _FINGERPRINT_SCRIPT = textwrap.dedent(
 def test_separate_processes_give_bit_identical_weights():
     # A new process has a new memory layout and new library state.
     digests = {
-        subprocess.run([sys.executable, "-c", _FINGERPRINT_SCRIPT], check=True,
-                       capture_output=True, text=True).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", _FINGERPRINT_SCRIPT],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         for _ in range(2)
     }
     assert len(digests) == 1 and len(next(iter(digests))) == 64
@@ -453,8 +527,12 @@ def test_separate_processes_give_bit_identical_weights():
     "params",
     [
         dict(solver="sgd", nesterovs_momentum=True),
-        dict(solver="sgd", nesterovs_momentum=False, learning_rate="invscaling",
-             learning_rate_init=0.05),
+        dict(
+            solver="sgd",
+            nesterovs_momentum=False,
+            learning_rate="invscaling",
+            learning_rate_init=0.05,
+        ),
         dict(solver="sgd", learning_rate="adaptive", tol=10.0, n_iter_no_change=1),
         dict(solver="adam", batch_size=32),
     ],
@@ -469,8 +547,9 @@ def test_partial_fit_continues_exactly_after_pickle(params, seed):
 
     def make():
         random_state = np.random.RandomState(5) if seed == "instance" else seed
-        return MLPBackpropClassifier(hidden_layer_sizes=(10,), shuffle=True,
-                                     random_state=random_state, **params)
+        return MLPBackpropClassifier(
+            hidden_layer_sizes=(10,), shuffle=True, random_state=random_state, **params
+        )
 
     uninterrupted, resumed = make(), make()
     with threadpool_limits(limits=1):
@@ -478,26 +557,37 @@ def test_partial_fit_continues_exactly_after_pickle(params, seed):
             uninterrupted.partial_fit(X, y, classes=classes)
             resumed.partial_fit(X, y, classes=classes)
         resumed = pickle.loads(pickle.dumps(resumed))
-        np.testing.assert_equal(resumed._random_state.get_state(legacy=False),
-                                uninterrupted._random_state.get_state(legacy=False))
+        np.testing.assert_equal(
+            resumed._training_state.random_state.get_state(legacy=False),
+            uninterrupted._training_state.random_state.get_state(legacy=False),
+        )
         if seed == "instance":
             # The parameter and the fitted generator stay one object.
-            assert resumed.random_state is resumed._random_state
+            assert resumed.random_state is resumed._training_state.random_state
         for _ in range(4):
             uninterrupted.partial_fit(X, y)
             resumed.partial_fit(X, y)
     _assert_same_weights(uninterrupted, resumed)
     assert resumed.loss_curve_ == uninterrupted.loss_curve_
     assert resumed.t_ == uninterrupted.t_
-    np.testing.assert_equal(resumed._random_state.get_state(legacy=False),
-                            uninterrupted._random_state.get_state(legacy=False))
+    np.testing.assert_equal(
+        resumed._training_state.random_state.get_state(legacy=False),
+        uninterrupted._training_state.random_state.get_state(legacy=False),
+    )
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_warm_start_continues_exactly_after_pickle(solver):
     X, y = _blobs(n_samples=200)
-    params = dict(hidden_layer_sizes=(10,), solver=solver, warm_start=True,
-                  max_iter=4, tol=0.0, n_iter_no_change=100, random_state=1)
+    params = dict(
+        hidden_layer_sizes=(10,),
+        solver=solver,
+        warm_start=True,
+        max_iter=4,
+        tol=0.0,
+        n_iter_no_change=100,
+        random_state=1,
+    )
     with threadpool_limits(limits=1):
         uninterrupted = _quiet_fit(MLPBackpropClassifier(**params), X, y)
         resumed = pickle.loads(pickle.dumps(uninterrupted))
@@ -519,16 +609,20 @@ def test_concurrent_predictions_equal_sequential_ones(container, n_outputs):
         y = np.digitize(X[:, 0] + X[:, 1], [-1, 0, 1])
     else:
         y = (X[:, :3] > 0).astype(int)
-    clf = _quiet_fit(MLPBackpropClassifier(hidden_layer_sizes=(32, 16), max_iter=20,
-                                           random_state=0), X, y)
+    clf = _quiet_fit(
+        MLPBackpropClassifier(hidden_layer_sizes=(32, 16), max_iter=20, random_state=0),
+        X,
+        y,
+    )
     methods = ["predict", "predict_proba", "predict_log_proba", "decision_function"]
     chunks = [container(X[i::7]) for i in range(7)]
     tasks = [(method, i) for _ in range(4) for method in methods for i in range(7)]
     # One BLAS thread: the comparison is about our code sharing nothing
     # between calls, not about BLAS's reduction order.
     with threadpool_limits(limits=1):
-        expected = {(m, i): getattr(clf, m)(chunks[i]) for m in methods
-                    for i in range(7)}
+        expected = {
+            (m, i): getattr(clf, m)(chunks[i]) for m in methods for i in range(7)
+        }
         state_before = pickle.dumps(clf)
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(pool.map(lambda t: getattr(clf, t[0])(chunks[t[1]]), tasks))
@@ -543,8 +637,7 @@ def test_concurrent_predictions_equal_sequential_ones(container, n_outputs):
 def test_memory_stays_flat_over_many_partial_fit_calls(solver, container):
     X, y = _blobs(n_samples=400, n_features=20)
     X = container(X)
-    clf = MLPBackpropClassifier(hidden_layer_sizes=(64,), solver=solver,
-                                random_state=0)
+    clf = MLPBackpropClassifier(hidden_layer_sizes=(64,), solver=solver, random_state=0)
     classes = np.unique(y)
     gc.collect()
     tracemalloc.start()

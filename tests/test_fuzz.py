@@ -57,8 +57,18 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The number of unique classes is greater"),
 ]
 
-ACTIVATIONS = ["identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu",
-               "elu", "softplus", "gelu", "silu"]
+ACTIVATIONS = [
+    "identity",
+    "logistic",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "softplus",
+    "gelu",
+    "silu",
+]
 
 # Every message a refusal may carry: a failure with any other message is a
 # bug to look at (either in the estimator, or a new message to add here).
@@ -100,16 +110,22 @@ def labels(draw, n_samples):
     kind = draw(st.sampled_from(sorted(LABEL_POOLS)))
     pool = draw(st.lists(LABEL_POOLS[kind], min_size=1, max_size=5, unique=True))
     y = draw(st.lists(st.sampled_from(pool), min_size=n_samples, max_size=n_samples))
-    dtype = {"small-ints": np.int64, "large-ints": np.int64, "bools": bool,
-             "integral-floats": np.float64, "strings": None}[kind]
+    dtype = {
+        "small-ints": np.int64,
+        "large-ints": np.int64,
+        "bools": bool,
+        "integral-floats": np.float64,
+        "strings": None,
+    }[kind]
     return np.asarray(y, dtype=dtype)
 
 
 @st.composite
 def inputs(draw, n_samples, n_features):
     """X of a random dtype and scale, sometimes sparse, rarely non-finite."""
-    dtype = draw(st.sampled_from([np.float64, np.float32, np.int64, np.int32,
-                                  np.uint8, bool]))
+    dtype = draw(
+        st.sampled_from([np.float64, np.float32, np.int64, np.int32, np.uint8, bool])
+    )
     scale = draw(st.sampled_from([1.0, 1e-3, 1e3, 1e15]))
     seed = draw(st.integers(0, 2**16))
     rng = np.random.RandomState(seed)
@@ -140,8 +156,13 @@ def estimators(draw):
     else:
         # One name per layer, and now and then one too many or too few.
         n_names = len(hidden) + draw(st.sampled_from([0, 0, 0, 0, 1, -1]))
-        activation = draw(st.lists(st.sampled_from(ACTIVATIONS),
-                                   min_size=max(n_names, 0), max_size=max(n_names, 0)))
+        activation = draw(
+            st.lists(
+                st.sampled_from(ACTIVATIONS),
+                min_size=max(n_names, 0),
+                max_size=max(n_names, 0),
+            )
+        )
     solver = draw(st.sampled_from(["adam", "sgd", "lbfgs"]))
     params = dict(
         hidden_layer_sizes=hidden,
@@ -160,13 +181,16 @@ def estimators(draw):
 
 @st.composite
 def sample_weights(draw, n_samples):
-    kind = draw(st.sampled_from(["none", "none", "positive", "with-zeros",
-                                 "all-zero", "negative", "huge"]))
+    kind = draw(
+        st.sampled_from(
+            ["none", "none", "positive", "with-zeros", "all-zero", "negative", "huge"]
+        )
+    )
     if kind == "none":
         return None
-    weights = np.asarray(draw(st.lists(
-        st.floats(0.0, 10.0), min_size=n_samples, max_size=n_samples
-    )))
+    weights = np.asarray(
+        draw(st.lists(st.floats(0.0, 10.0), min_size=n_samples, max_size=n_samples))
+    )
     if kind == "positive":
         weights = weights + 0.1
     elif kind == "all-zero":
@@ -246,9 +270,16 @@ def incremental_problems(draw):
     for _ in range(draw(st.integers(1, 4))):
         n_samples = draw(st.integers(1, 20))
         X = draw(inputs(n_samples, n_features))
-        y = np.asarray(draw(st.lists(st.sampled_from(list(classes)),
-                                     min_size=n_samples, max_size=n_samples)),
-                       dtype=classes.dtype)
+        y = np.asarray(
+            draw(
+                st.lists(
+                    st.sampled_from(list(classes)),
+                    min_size=n_samples,
+                    max_size=n_samples,
+                )
+            ),
+            dtype=classes.dtype,
+        )
         batches.append((X, y))
     solver = draw(st.sampled_from(["adam", "sgd"]))
     clf = MLPBackpropClassifier(
@@ -298,14 +329,18 @@ def test_predict_on_malformed_input_refuses_clearly(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            clf = MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=2,
-                                        random_state=0).fit(X, y)
+            clf = MLPBackpropClassifier(
+                hidden_layer_sizes=(4,), max_iter=2, random_state=0
+            ).fit(X, y)
         except ValueError as error:
             _assert_clear_refusal(error)
             return
     rng = np.random.RandomState(n_samples)
-    shape = [(n_samples,), (n_samples, n_predict_features),
-             (n_samples, n_predict_features, 2)][n_dims - 1]
+    shape = [
+        (n_samples,),
+        (n_samples, n_predict_features),
+        (n_samples, n_predict_features, 2),
+    ][n_dims - 1]
     X_new = rng.normal(size=shape)
     kind = data.draw(st.sampled_from(["float", "complex", "string", "object"]))
     if kind == "complex":
@@ -316,11 +351,15 @@ def test_predict_on_malformed_input_refuses_clearly(
             X_new.flat[0] = "nope"
     elif kind == "object":
         X_new = X_new.astype(object)
-    valid = n_dims == 2 and n_predict_features == n_features and kind in (
-        "float", "object"
+    valid = (
+        n_dims == 2 and n_predict_features == n_features and kind in ("float", "object")
     )
-    for method in ["predict", "predict_proba", "predict_log_proba",
-                   "decision_function"]:
+    for method in [
+        "predict",
+        "predict_proba",
+        "predict_log_proba",
+        "decision_function",
+    ]:
         if valid:
             output = getattr(clf, method)(X_new)
             assert np.isfinite(np.asarray(output, dtype=float)).all()

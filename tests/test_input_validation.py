@@ -57,8 +57,11 @@ def _with(X, row, column, value):
 @pytest.mark.parametrize("container", CONTAINERS)
 @pytest.mark.parametrize(
     "value, message",
-    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity"),
-     (-np.inf, "Input X contains infinity")],
+    [
+        (np.nan, "Input X contains NaN"),
+        (np.inf, "Input X contains infinity"),
+        (-np.inf, "Input X contains infinity"),
+    ],
 )
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_non_finite_X_is_refused_at_fit(container, value, message, method):
@@ -176,8 +179,13 @@ def test_zero_features(fitted, container):
         lambda X: pd.DataFrame({"a": pd.Categorical(["x", "y"] * 12), "b": X[:, 1]}),
         lambda X: [["1.0", "2.0", "three"]] * len(X),
     ],
-    ids=["object-strings", "unicode", "frame-string-column", "frame-categorical",
-         "list-of-strings"],
+    ids=[
+        "object-strings",
+        "unicode",
+        "frame-string-column",
+        "frame-categorical",
+        "list-of-strings",
+    ],
 )
 def test_string_X_is_refused(make_X):
     X, y = _data()
@@ -227,22 +235,48 @@ def test_predict_before_fit_is_refused():
     "make_y, error, message",
     [
         (lambda y: np.where(y == 0, np.nan, y), ValueError, "Input y contains NaN"),
-        (lambda y: np.where(y == 0, np.inf, y), ValueError,
-         "Input y contains infinity"),
-        (lambda y: np.linspace(0, 1, len(y)), ValueError,
-         "Unknown label type: continuous"),
+        (
+            lambda y: np.where(y == 0, np.inf, y),
+            ValueError,
+            "Input y contains infinity",
+        ),
+        (
+            lambda y: np.linspace(0, 1, len(y)),
+            ValueError,
+            "Unknown label type: continuous",
+        ),
         (lambda y: y + 0.5, ValueError, "Unknown label type: continuous"),
-        (lambda y: np.array(["a", 1] * (len(y) // 2), dtype=object), TypeError,
-         "'<' not supported between instances of 'int' and 'str'"),
-        (lambda y: np.array([1, 2] * (len(y) // 2), dtype=object), ValueError,
-         "Unknown label type: unknown"),
-        (lambda y: np.column_stack([y, y]), ValueError,
-         "Multioutput target data is not supported with label binarization"),
-        (lambda y: np.array([b"a", b"b"] * (len(y) // 2)), TypeError,
-         "labels represented as bytes is not supported"),
+        (
+            lambda y: np.array(["a", 1] * (len(y) // 2), dtype=object),
+            TypeError,
+            "'<' not supported between instances of 'int' and 'str'",
+        ),
+        (
+            lambda y: np.array([1, 2] * (len(y) // 2), dtype=object),
+            ValueError,
+            "Unknown label type: unknown",
+        ),
+        (
+            lambda y: np.column_stack([y, y]),
+            ValueError,
+            "Multioutput target data is not supported with label binarization",
+        ),
+        (
+            lambda y: np.array([b"a", b"b"] * (len(y) // 2)),
+            TypeError,
+            "labels represented as bytes is not supported",
+        ),
     ],
-    ids=["nan", "inf", "continuous", "fractional", "mixed-types", "object-ints",
-         "multiclass-multioutput", "bytes"],
+    ids=[
+        "nan",
+        "inf",
+        "continuous",
+        "fractional",
+        "mixed-types",
+        "object-ints",
+        "multiclass-multioutput",
+        "bytes",
+    ],
 )
 def test_bad_y_is_refused(make_y, error, message):
     X, y = _data()
@@ -278,20 +312,34 @@ def test_score_with_y_of_the_wrong_length(fitted):
     "make_weights, message",
     [
         (lambda n: -np.ones(n), "Negative values in data passed to `sample_weight`"),
-        (lambda n: np.r_[np.ones(n - 1), -1e-3],
-         "Negative values in data passed to `sample_weight`"),
+        (
+            lambda n: np.r_[np.ones(n - 1), -1e-3],
+            "Negative values in data passed to `sample_weight`",
+        ),
         (lambda n: np.zeros(n), "Sample weights must contain at least one non-zero"),
-        (lambda n: np.ones(n - 1),
-         re.escape(f"sample_weight.shape == ({N_SAMPLES - 1},), expected "
-                   f"({N_SAMPLES},)!")),
+        (
+            lambda n: np.ones(n - 1),
+            re.escape(
+                f"sample_weight.shape == ({N_SAMPLES - 1},), expected ({N_SAMPLES},)!"
+            ),
+        ),
         (lambda n: np.ones((n, 1)), "Sample weights must be 1D array or scalar"),
         (lambda n: np.full(n, np.nan), "Input sample_weight contains NaN"),
         (lambda n: np.full(n, np.inf), "Input sample_weight contains infinity"),
         (lambda n: ["heavy"] * n, "could not convert string to float"),
         (lambda n: np.full(n, 1e308), "The sum of sample_weight overflows float64"),
     ],
-    ids=["negative", "one-negative", "all-zero", "short", "2-D", "nan", "inf",
-         "strings", "sum-overflows"],
+    ids=[
+        "negative",
+        "one-negative",
+        "all-zero",
+        "short",
+        "2-D",
+        "nan",
+        "inf",
+        "strings",
+        "sum-overflows",
+    ],
 )
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_bad_sample_weight_is_refused(make_weights, message, method):
@@ -351,8 +399,9 @@ def test_partial_fit_refuses_changed_classes():
 def test_warm_start_refuses_new_classes():
     X, y = _data()
     clf = _estimator(warm_start=True).fit(X, y)
-    with pytest.raises(ValueError, match="warm_start can only be used where `y` has "
-                                         "the same classes"):
+    with pytest.raises(
+        ValueError, match="warm_start can only be used where `y` has the same classes"
+    ):
         clf.fit(X, y + 1)
 
 
@@ -420,29 +469,43 @@ def test_invalid_hyperparameter_is_refused(name, value, method):
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(hidden_layer_sizes=(5, 0)),
-         r"hidden_layer_sizes must be > 0, got \[5, 0\]"),
+        (
+            dict(hidden_layer_sizes=(5, 0)),
+            r"hidden_layer_sizes must be > 0, got \[5, 0\]",
+        ),
         (dict(hidden_layer_sizes=[0]), r"hidden_layer_sizes must be > 0"),
         (dict(hidden_layer_sizes=np.array([4, -2])), "hidden_layer_sizes must be > 0"),
         (dict(hidden_layer_sizes=(5, 2.0)), "hidden_layer_sizes must contain integers"),
         (dict(hidden_layer_sizes=(5, "3")), "hidden_layer_sizes must contain integers"),
-        (dict(hidden_layer_sizes=(5, None)),
-         "hidden_layer_sizes must contain integers"),
+        (
+            dict(hidden_layer_sizes=(5, None)),
+            "hidden_layer_sizes must contain integers",
+        ),
         (dict(hidden_layer_sizes=(True,)), "hidden_layer_sizes must contain integers"),
         (dict(hidden_layer_sizes=[[5]]), "hidden_layer_sizes must contain integers"),
-        (dict(hidden_layer_sizes=(5, 4), activation=["relu"]),
-         "activation has 1 entries but hidden_layer_sizes defines 2 hidden layer"),
-        (dict(hidden_layer_sizes=(5,), activation=["relu", "tanh"]),
-         "activation has 2 entries but hidden_layer_sizes defines 1 hidden layer"),
-        (dict(hidden_layer_sizes=(5,), activation=[]),
-         "activation has 0 entries but hidden_layer_sizes defines 1 hidden layer"),
-        (dict(hidden_layer_sizes=(5, 4), activation=["relu", 3]),
-         "Each activation must be a string naming one of"),
+        (
+            dict(hidden_layer_sizes=(5, 4), activation=["relu"]),
+            "activation has 1 entries but hidden_layer_sizes defines 2 hidden layer",
+        ),
+        (
+            dict(hidden_layer_sizes=(5,), activation=["relu", "tanh"]),
+            "activation has 2 entries but hidden_layer_sizes defines 1 hidden layer",
+        ),
+        (
+            dict(hidden_layer_sizes=(5,), activation=[]),
+            "activation has 0 entries but hidden_layer_sizes defines 1 hidden layer",
+        ),
+        (
+            dict(hidden_layer_sizes=(5, 4), activation=["relu", 3]),
+            "Each activation must be a string naming one of",
+        ),
         (dict(activation="RELU"), "Unknown activation 'RELU'. Valid names are"),
         (dict(activation="swish"), "Unknown activation 'swish'. Valid names are"),
         (dict(activation=""), "Unknown activation ''"),
-        (dict(hidden_layer_sizes=(5, 4), activation=["relu", "sigmoidal"]),
-         "Unknown activation 'sigmoidal'"),
+        (
+            dict(hidden_layer_sizes=(5, 4), activation=["relu", "sigmoidal"]),
+            "Unknown activation 'sigmoidal'",
+        ),
         (dict(activation="step"), "activation='step' cannot be trained by backprop"),
         (dict(activation="sign"), "activation='sign' cannot be trained by backprop"),
         (dict(activation="softmax"), "activation='softmax' cannot be trained"),
@@ -469,11 +532,15 @@ def test_invalid_parameter_set_after_construction_is_refused():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda f: f.rename(columns={"b": "z"}),
-         r"Feature names unseen at fit time:\n- z"),
+        (
+            lambda f: f.rename(columns={"b": "z"}),
+            r"Feature names unseen at fit time:\n- z",
+        ),
         (lambda f: f[["b", "a", "c"]], "Feature names must be in the same order"),
-        (lambda f: f.rename(columns=str.upper), "Feature names seen at fit time, yet "
-                                                "now missing:\n- a"),
+        (
+            lambda f: f.rename(columns=str.upper),
+            "Feature names seen at fit time, yet now missing:\n- a",
+        ),
         (lambda f: f.assign(d=1.0), r"Feature names unseen at fit time:\n- d"),
         (lambda f: f[["a", "b"]], "Feature names seen at fit time, yet now missing"),
     ],

@@ -3,36 +3,74 @@
 A real Ctrl-C arrives between two bytecodes of the interpreter, wherever the
 loop happens to be. Instead of hoping a timer lands in the narrow places that
 matter, these tests raise KeyboardInterrupt from a trace function at every line
-of the epoch loop in turn, and check that the model is exactly the one a run
-stopped at the same epoch count by ``max_iter`` produces.
+of the stochastic trainer, its batches, its validation monitor, its callbacks
+and the training state in turn, and check that the model is exactly the one a
+run stopped at the same epoch count by ``max_iter`` produces.
 """
 
+import inspect
 import sys
 import warnings
 
 import numpy as np
 import pytest
 
-import skbackprop._training as training
-from skbackprop import MLPBackpropClassifier
+from skbackprop import (
+    MLPBackpropClassifier,
+    _batches,
+    _callbacks,
+    _state,
+    _stochastic,
+    _validation,
+)
 
-LOOP = training.fit_stochastic.__code__
-LINES = sorted({line for _, _, line in LOOP.co_lines() if line})
+MODULES = (_stochastic, _state, _batches, _validation, _callbacks)
 
 
-def _interrupt_at(line, occurrence):
-    """A trace function raising KeyboardInterrupt the n-th time ``line`` runs."""
+def _functions(module):
+    """Code objects of every function and method the module defines."""
+    codes = []
+    for _, member in inspect.getmembers(module):
+        if getattr(member, "__module__", None) != module.__name__:
+            continue
+        if inspect.isfunction(member):
+            codes.append(member.__code__)
+        elif inspect.isclass(member):
+            for attribute in vars(member).values():
+                function = getattr(attribute, "fget", attribute)
+                if inspect.isfunction(function):
+                    codes.append(function.__code__)
+    return codes
+
+
+CODES = {code for module in MODULES for code in _functions(module)}
+LINES = sorted(
+    {
+        (code.co_filename, line)
+        for code in CODES
+        for _, _, line in code.co_lines()
+        if line is not None
+    }
+)
+
+
+def _interrupt_at(filename, line, occurrence):
+    """A trace function raising KeyboardInterrupt the n-th time a line runs."""
     seen = {"count": 0}
 
     def local(frame, event, arg):
-        if event == "line" and frame.f_lineno == line:
+        if (
+            event == "line"
+            and frame.f_lineno == line
+            and frame.f_code.co_filename == filename
+        ):
             seen["count"] += 1
             if seen["count"] == occurrence:
                 raise KeyboardInterrupt
         return local
 
     def tracer(frame, event, arg):
-        return local if frame.f_code is LOOP else None
+        return local if frame.f_code in CODES else None
 
     return tracer, seen
 
@@ -58,9 +96,10 @@ def test_interrupt_at_every_line_of_the_epoch_loop(small_digits, solver):
         n_iter_no_change=1000,
         shuffle=False,
     )
-    interrupted_lines = 0
-    for line in LINES:
-        tracer, seen = _interrupt_at(line, occurrence=3)
+    references = {}
+    interrupted = set()
+    for filename, line in LINES:
+        tracer, seen = _interrupt_at(filename, line, occurrence=3)
         clf = MLPBackpropClassifier(max_iter=5, **params)
         try:
             _fit(clf, X, y, tracer)
@@ -68,17 +107,24 @@ def test_interrupt_at_every_line_of_the_epoch_loop(small_digits, solver):
             continue  # raised outside the guarded loop, before training began
         if seen["count"] < 3:
             continue  # the line did not run three times
-        interrupted_lines += 1
+        interrupted.add((filename, line))
         assert len(clf.loss_curve_) == clf.n_iter_ == len(clf.history_["loss"])
         assert clf.t_ == clf.n_iter_ * len(X)
         if clf.n_iter_:
-            reference = _fit(
-                MLPBackpropClassifier(max_iter=clf.n_iter_, **params), X, y
-            )
+            if clf.n_iter_ not in references:
+                references[clf.n_iter_] = _fit(
+                    MLPBackpropClassifier(max_iter=clf.n_iter_, **params), X, y
+                )
+            reference = references[clf.n_iter_]
             for kept, expected in zip(
                 clf.coefs_ + clf.intercepts_, reference.coefs_ + reference.intercepts_
             ):
-                np.testing.assert_array_equal(kept, expected, err_msg=f"line {line}")
-    # Setup lines run once; the ~65 lines of the epoch and batch loops run at
-    # least three times in five epochs, and each of them was interrupted.
-    assert interrupted_lines >= 60
+                np.testing.assert_array_equal(
+                    kept, expected, err_msg=f"{filename}:{line}"
+                )
+    # Setup lines run once; the ~80 lines of the epoch and batch loops run at
+    # least three times in five epochs, and each of them was interrupted, as
+    # were the lines of the state's commit.
+    trainer_lines = {line for name, line in interrupted if name == _stochastic.__file__}
+    assert len(trainer_lines) >= 70
+    assert any(name == _state.__file__ for name, _ in interrupted)

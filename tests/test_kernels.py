@@ -20,7 +20,7 @@ from skbackprop import MLPBackpropClassifier, _kernels
 from skbackprop._activations import ACTIVATIONS
 from skbackprop._losses import OUTPUT_LAYERS
 from skbackprop._network import Network
-from skbackprop._optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
+from skbackprop._optimizers import OptimizerSettings, make_optimizer
 from tests._extras import import_extra
 
 import_extra("numba")
@@ -29,15 +29,25 @@ import_extra("numba")
 LAYERS = (5, 4, 3)
 L2 = 0.03
 
+SETTINGS = OptimizerSettings(
+    solver="sgd",
+    learning_rate="constant",
+    learning_rate_init=0.1,
+    power_t=0.5,
+    momentum=0.9,
+    nesterovs_momentum=False,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-8,
+    weight_decay=0.05,
+)
 OPTIMIZERS = {
-    "sgd": lambda n, dt: SGD(n, dt, 0.1, "constant", 0.9, False, 0.5),
-    "nesterov": lambda n, dt: SGD(n, dt, 0.1, "constant", 0.9, True, 0.5),
-    "adam": lambda n, dt: Adam(n, dt, 0.01, "constant", 0.5, 0.9, 0.999, 1e-8),
-    "adamw": lambda n, dt: AdamW(
-        n, dt, 0.01, "constant", 0.5, 0.9, 0.999, 1e-8, 0.05, N_COEF
-    ),
-    "rmsprop": lambda n, dt: RMSprop(n, dt, 0.01, "constant", 0.5, 0.9, 1e-8),
-    "adagrad": lambda n, dt: Adagrad(n, dt, 0.1, "constant", 0.5, 1e-8),
+    "sgd": SETTINGS,
+    "nesterov": SETTINGS._replace(nesterovs_momentum=True),
+    "adam": SETTINGS._replace(solver="adam", learning_rate_init=0.01),
+    "adamw": SETTINGS._replace(solver="adamw", learning_rate_init=0.01),
+    "rmsprop": SETTINGS._replace(solver="rmsprop", learning_rate_init=0.01, beta_2=0.9),
+    "adagrad": SETTINGS._replace(solver="adagrad"),
 }
 NETWORK = Network(LAYERS, ["relu"], "softmax", np.float64)
 BOUNDS = NETWORK.segment_bounds
@@ -59,7 +69,7 @@ def kernels(monkeypatch):
 def _steps(name, dtype, n_steps=4):
     """Parameters, state and norms after ``n_steps`` steps on fixed gradients."""
     rng = np.random.default_rng(0)
-    optimizer = OPTIMIZERS[name](N_PARAMS, dtype)
+    optimizer = make_optimizer(OPTIMIZERS[name], N_PARAMS, N_COEF, dtype)
     params = rng.standard_normal(N_PARAMS).astype(dtype)
     norms = []
     for _ in range(n_steps):
@@ -145,7 +155,7 @@ def test_non_finite_gradients_propagate_as_in_numpy(kernels):
     # A diverging run must be caught by the finiteness checks after the
     # epoch, so the kernels may not hide a NaN or an infinity.
     kernels(True)
-    optimizer = OPTIMIZERS["adam"](N_PARAMS, np.float64)
+    optimizer = make_optimizer(OPTIMIZERS["adam"], N_PARAMS, N_COEF, np.float64)
     params = np.ones(N_PARAMS)
     grads = np.ones(N_PARAMS)
     grads[3], grads[N_COEF + 1] = np.nan, np.inf

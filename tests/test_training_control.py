@@ -26,7 +26,7 @@ from skbackprop import MLPBackpropClassifier
 from skbackprop._dropout import Dropout, DropoutBatch
 from skbackprop._initializers import initial_weights
 from skbackprop._network import Network
-from skbackprop._optimizers import Adam, AdamW, make_optimizer
+from skbackprop._optimizers import OptimizerSettings, make_optimizer
 from skbackprop._rows import row_keys
 from skbackprop._targets import one_hot
 from tests._finite_differences import (
@@ -648,19 +648,19 @@ def test_adamw_decays_weights_but_not_biases():
     rng = np.random.RandomState(0)
     start = rng.normal(size=n_params)
 
-    def adamw():
-        return AdamW(
-            n_params,
-            np.float64,
-            lr,
-            "constant",
-            0.5,
-            beta_1,
-            beta_2,
-            eps,
-            decay,
-            n_coef,
+    settings = OptimizerSettings.of(
+        MLPBackpropClassifier(
+            solver="adamw",
+            learning_rate_init=lr,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=eps,
+            weight_decay=decay,
         )
+    )
+
+    def adamw():
+        return make_optimizer(settings, n_params, n_coef, np.float64)
 
     # A zero gradient leaves only the decay: weights shrink, biases stay.
     params = start.copy()
@@ -681,9 +681,10 @@ def test_adamw_decays_weights_but_not_biases():
     np.testing.assert_allclose(params, expected - step, rtol=1e-12)
     # Plain Adam on the same gradient differs only on the weights.
     plain = start.copy()
-    Adam(n_params, np.float64, lr, "constant", 0.5, beta_1, beta_2, eps).update(
-        plain, grads.copy()
+    adam = make_optimizer(
+        settings._replace(solver="adam"), n_params, n_coef, np.float64
     )
+    adam.update(plain, grads.copy())
     np.testing.assert_allclose(plain[n_coef:], params[n_coef:], rtol=1e-15)
     assert not np.allclose(plain[:n_coef], params[:n_coef])
 
@@ -694,7 +695,7 @@ def test_rmsprop_and_adagrad_follow_their_update_rules(solver):
     clf = MLPBackpropClassifier(
         solver=solver, learning_rate_init=0.05, beta_2=0.9, epsilon=1e-6
     )
-    optimizer = make_optimizer(clf, 6, 4, np.float64)
+    optimizer = make_optimizer(OptimizerSettings.of(clf), 6, 4, np.float64)
     params = rng.normal(size=6)
     expected, accumulated = params.copy(), np.zeros(6)
     for _ in range(3):

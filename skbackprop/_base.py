@@ -1,0 +1,707 @@
+"""What every MLP estimator of skbackprop shares.
+
+:class:`BaseMLPBackprop` holds the parameters and their constraints, the
+orchestration of ``fit`` and ``partial_fit`` (validation, warm start, the
+network, the trainer), the training state, ``transform`` and the forward pass
+of prediction. An estimator on top supplies what depends on its targets: how
+they are validated and encoded (``_encode_targets``,
+``_encode_validation_targets``, ``_target_encoding``), how samples are
+weighted (``_weight_samples``), the default validation score
+(``_score_outputs``), its prediction methods and what it stores of its
+targets (``_get_target_state``, ``_set_target_state``).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.callback import CallbackSupportMixin
+from sklearn.metrics import check_scoring
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._set_output import _get_output_config
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._activations import ACTIVATIONS
+from ._architecture import STOCHASTIC_SOLVERS, network_spec
+from ._blas import blas_is_serial
+from ._callbacks import FitProgress
+from ._initializers import INITIALIZERS, initial_weights
+from ._lbfgs import LbfgsTrainer
+from ._network import Network, forward, forward_logits
+from ._optimizers import OptimizerSettings, make_optimizer
+from ._schema import check_array, check_int, check_keys, check_str
+from ._state import TrainingState
+from ._stochastic import StochasticTrainer
+
+__all__ = ["BaseMLPBackprop"]
+
+_DTYPES = (np.float64, np.float32)
+_SPARSE_FORMATS = ["csr", "csc"]
+
+
+class _TrainingRecord:
+    """A fitted attribute kept by the training state (``n_iter_`` and kin).
+
+    Reading it before the first fit raises AttributeError, as for any fitted
+    attribute; assigning it writes the training state.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name, self.field = name, name.rstrip("_")
+
+    def __get__(self, estimator, owner=None):
+        if estimator is None:
+            return self
+        state = estimator.__dict__.get("_training_state")
+        if state is None:
+            raise AttributeError(
+                f"'{type(estimator).__name__}' object has no attribute '{self.name}'"
+            )
+        return getattr(state, self.field)
+
+    def __set__(self, estimator, value):
+        if "_training_state" not in estimator.__dict__:
+            raise AttributeError(f"{self.name} is set by fit.")
+        setattr(estimator._training_state, self.field, value)
+
+
+class BaseMLPBackprop(
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
+    """Base of the multilayer perceptrons trained by backpropagation.
+
+    Not meant to be used directly; see :class:`MLPBackpropClassifier`.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [str, "array-like"],
+        "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "alpha_l1": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "init": [StrOptions(set(INITIALIZERS))],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "scoring": [str, callable, None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        *,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        dropout,
+        alpha_l1,
+        max_grad_norm,
+        init,
+        weight_decay,
+        scoring,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.alpha_l1 = alpha_l1
+        self.max_grad_norm = max_grad_norm
+        self.init = init
+        self.weight_decay = weight_decay
+        self.scoring = scoring
+
+    # The fitted attributes that the training state keeps.
+    n_iter_ = _TrainingRecord()
+    t_ = _TrainingRecord()
+    loss_ = _TrainingRecord()
+    loss_curve_ = _TrainingRecord()
+    best_loss_ = _TrainingRecord()
+    validation_scores_ = _TrainingRecord()
+    best_validation_score_ = _TrainingRecord()
+    history_ = _TrainingRecord()
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets: class labels, or a label indicator matrix for
+            multilabel classification.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; the loss and its gradient are
+            weighted means over them.
+
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+default=None
+            Validation inputs. Their loss and score are recorded in
+            ``history_`` every epoch, and ``early_stopping`` monitors them
+            instead of holding out part of ``X``. In a Pipeline, earlier steps
+            do not transform ``X_val``; pass it already transformed.
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation targets; required with ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(
+            X,
+            y,
+            sample_weight,
+            incremental=False,
+            validation=(X_val, y_val, sample_weight_val),
+        )
+
+    def _check_partial_fit(self):
+        """Whether ``partial_fit`` is available; raise AttributeError if not."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        if self.early_stopping:
+            # One epoch on the given data leaves nothing to hold out or restore.
+            raise AttributeError(
+                "partial_fit is not available with early_stopping=True; set "
+                "early_stopping=False to train incrementally."
+            )
+        return True
+
+    def _fit(self, X, y, sample_weight, incremental, validation=(None, None, None)):
+        """Validate everything, then train a fresh or the fitted network."""
+        spec = network_spec(self)
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, targets, sample_weight = self._validate_training_data(
+            X, y, sample_weight, incremental, reset=first_pass
+        )
+        layer_units = [X.shape[1], *spec.hidden_sizes, self._target_encoding.n_outputs]
+        # Everything that can refuse the data is checked before a fresh model
+        # replaces the fitted one.
+        sample_weight = self._weight_samples(targets, sample_weight)
+        if sample_weight is not None:
+            sample_weight = sample_weight.astype(X.dtype, copy=False)
+        validation = self._validate_validation_data(*validation, dtype=X.dtype)
+
+        if first_pass:
+            self._initialize(layer_units, spec, X.dtype)
+        else:
+            self._check_architecture(layer_units)
+            if not incremental:
+                self._training_state.random_state = check_random_state(
+                    self.random_state
+                )
+        self._hidden_activations = spec.activations
+        state = self._training_state
+        if any(spec.dropout_rates) and state.dropout_seed is None:
+            # Dropout masks hash the sample with this seed (see _dropout). It is
+            # drawn only when needed, so that without dropout the generator
+            # gives the same batches as scikit-learn's MLP.
+            state.dropout_seed = int(state.random_state.randint(np.iinfo(np.int32).max))
+
+        # One subtask per epoch; L-BFGS also opens one for the iteration that
+        # never runs after the last.
+        context = self._init_callback_context(
+            max_subtasks=self.max_iter + (self.solver == "lbfgs")
+        )
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        progress = FitProgress(self, context, X, y, metadata)
+        progress.begin_fit()
+
+        use_blas = blas_is_serial()
+        network = Network(layer_units, spec.activations, self.out_activation_, X.dtype)
+        network.set_weights(self.coefs_, self.intercepts_)
+        # From here on the fitted weights are views of the training buffer.
+        self.coefs_, self.intercepts_ = network.coefs, network.intercepts
+        data = (X, targets, sample_weight)
+        if self.solver in STOCHASTIC_SOLVERS:
+            self._prepare_stochastic_state(network, first_pass)
+            state.optimizer.use_blas(use_blas)
+            trainer = StochasticTrainer(
+                self,
+                network,
+                data,
+                validation,
+                spec.dropout_rates,
+                progress,
+                incremental,
+                use_blas,
+            )
+        else:
+            trainer = LbfgsTrainer(self, network, data, validation, progress, use_blas)
+        trainer.run()
+        progress.end_fit()
+        return self
+
+    def _initialize(self, layer_units, spec, dtype):
+        """Set the fitted attributes of a fresh model and draw its weights."""
+        random_state = check_random_state(self.random_state)
+        self.n_outputs_ = layer_units[-1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._target_encoding.output_activation
+        self.coefs_, self.intercepts_ = initial_weights(
+            self.init,
+            layer_units,
+            spec.init_activations(self.activation),
+            random_state,
+            dtype,
+        )
+        self._training_state = TrainingState(
+            random_state,
+            track_validation=self.early_stopping and self.solver in STOCHASTIC_SOLVERS,
+        )
+
+    def _check_architecture(self, layer_units):
+        fitted_units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        if fitted_units != list(layer_units):
+            raise ValueError(
+                f"Cannot continue training: the fitted network has layer sizes "
+                f"{fitted_units} but the parameters and data now give "
+                f"{list(layer_units)}. Refit with warm_start=False."
+            )
+
+    def _prepare_stochastic_state(self, network, first_pass):
+        """Keep or rebuild the optimizer, and the early-stopping bookkeeping."""
+        state = self._training_state
+        settings = OptimizerSettings.of(self)
+        optimizer = state.optimizer
+        if (
+            first_pass
+            or optimizer is None
+            or optimizer.settings != settings
+            or optimizer.n_params != network.params.size
+            or optimizer.dtype != network.dtype
+        ):
+            state.optimizer = make_optimizer(
+                settings, network.params.size, network.n_coef, network.dtype
+            )
+        if self.early_stopping:
+            state.track_validation()
+            state.keep_best_params(network.params)
+        else:
+            state.track_loss()
+
+    # --------------------------------------------------------- validation
+    def _validate_training_data(self, X, y, sample_weight, incremental, reset):
+        """Validate X, y and sample_weight; encode the targets.
+
+        Returns X (CSR if sparse), the compact targets and the weights.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=_SPARSE_FORMATS,
+            multi_output=True,
+            dtype=_DTYPES,
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        targets = self._encode_targets(y, incremental)
+        if sample_weight is not None:
+            # Weights beyond X's dtype are refused (infinite after the cast, or
+            # in their sum) without overflow warnings on the way.
+            with np.errstate(over="ignore"):
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                )
+                weight_sum = sample_weight.sum()
+            if not np.isfinite(weight_sum):
+                # The loss is a weighted mean: an infinite total is no model.
+                raise ValueError(
+                    f"The sum of sample_weight overflows {X.dtype}. Divide the "
+                    "weights and alpha by a common factor (which leaves the "
+                    "objective unchanged)."
+                )
+        if sp.issparse(X):
+            # Row slicing for mini-batches is fast in CSR only.
+            X = X.tocsr()
+        return X, targets, sample_weight
+
+    def _validate_validation_data(self, X_val, y_val, sample_weight_val, dtype):
+        """Validate ``X_val``, ``y_val`` and their weights, or return None."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val was given without X_val, y_val.")
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        X_val = validate_data(
+            self, X_val, accept_sparse=_SPARSE_FORMATS, dtype=dtype, reset=False
+        )
+        y_val = np.asarray(y_val) if not sp.issparse(y_val) else y_val.toarray()
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(
+                f"X_val has {X_val.shape[0]} samples but y_val has {y_val.shape[0]}."
+            )
+        targets = self._encode_validation_targets(y_val)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
+            )
+        sample_weight_val = self._weight_samples(targets, sample_weight_val)
+        if sp.issparse(X_val):
+            X_val = X_val.tocsr()
+        return X_val, targets, sample_weight_val
+
+    def _weight_samples(self, targets, sample_weight):
+        """The sample weights training uses; an estimator may scale them."""
+        return sample_weight
+
+    def _validation_scorer(self):
+        """None (the estimator's default score), 'loss', or a scorer callable."""
+        if self.scoring is None or self.scoring == "loss":
+            return self.scoring
+        return check_scoring(self, scoring=self.scoring)
+
+    # ------------------------------------------------------------ forward
+    def _logits(self, X):
+        """The output layer's pre-activations ``Z_L`` of validated ``X``."""
+        X = validate_data(
+            self, X, accept_sparse=_SPARSE_FORMATS, dtype=_DTYPES, reset=False
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = forward_logits(
+                X, self.coefs_, self.intercepts_, self._hidden_activations
+            )
+        if not np.isfinite(logits).all():
+            # Inputs far beyond the training data's scale overflow the network:
+            # refuse them rather than return NaN outputs.
+            raise ValueError(
+                "The network's output overflowed (it is not finite) for some "
+                "samples of X: their values are too large for the fitted weights. "
+                "Scale the inputs, e.g. with sklearn.preprocessing.StandardScaler."
+            )
+        return logits
+
+    def transform(self, X, layer=-1):
+        """Activations of a hidden layer: the network as a feature extractor.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        layer : int, default=-1
+            Index of the hidden layer, as in ``hidden_layer_sizes``; negative
+            values count from the last hidden layer.
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, n_units)
+            ``A_l = f_l(Z_l)`` of the chosen hidden layer, without dropout.
+        """
+        check_is_fitted(self)
+        n_hidden = len(self._hidden_activations)
+        if n_hidden == 0:
+            raise ValueError(
+                "transform needs a hidden layer, and this network has 0 hidden "
+                "layers (hidden_layer_sizes=())."
+            )
+        if (
+            not isinstance(layer, Integral)
+            or isinstance(layer, bool)
+            or not -n_hidden <= layer < n_hidden
+        ):
+            raise ValueError(
+                f"layer must be an integer in [{-n_hidden}, {n_hidden - 1}] for a "
+                f"network with {n_hidden} hidden layer(s); got {layer!r}."
+            )
+        X = validate_data(
+            self, X, accept_sparse=_SPARSE_FORMATS, dtype=_DTYPES, reset=False
+        )
+        depth = layer % n_hidden + 1
+        if depth != n_hidden and _get_output_config("transform", self)["dense"] != (
+            "default"
+        ):
+            # set_output names the columns after the last hidden layer.
+            raise ValueError(
+                f"transform(layer={layer}) cannot produce set_output's "
+                "DataFrame output, whose column names describe the last hidden "
+                "layer; use set_output(transform='default') for other layers."
+            )
+        return forward(
+            X,
+            self.coefs_[:depth],
+            self.intercepts_[:depth],
+            self._hidden_activations[:depth],
+        )
+
+    @property
+    def _n_features_out(self):
+        """Units of the last hidden layer, the output of :meth:`transform`."""
+        return self.coefs_[-2].shape[1] if len(self.coefs_) > 1 else 0
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
+        return tags
+
+    # -------------------------------------------------------- persistence
+    def __getstate__(self):
+        # The training state travels as plain values (see TrainingState), so
+        # that a pickle or a skops file holds no private class but this one.
+        state = dict(super().__getstate__())  # a copy, not the live __dict__
+        if "_training_state" in state:
+            state["_training_state"] = self._training_state.to_dict()
+        return state
+
+    def __setstate__(self, state):
+        training = state.get("_training_state")
+        if isinstance(training, dict):
+            coefs, intercepts = state["coefs_"], state["intercepts_"]
+            n_coef = sum(np.size(c) for c in coefs)
+            n_params = n_coef + sum(np.size(b) for b in intercepts)
+            state = {
+                **state,
+                "_training_state": TrainingState.from_dict(
+                    training, n_params, n_coef, np.asarray(coefs[0]).dtype
+                ),
+            }
+        super().__setstate__(state)
+
+    def _get_fitted_state(self):
+        """The fitted model in plain values, for :func:`~skbackprop.save_model`.
+
+        Raises
+        ------
+        ValueError
+            If the parameters no longer describe the fitted network.
+        """
+        check_is_fitted(self)
+        coefs = [np.asarray(c) for c in self.coefs_]
+        intercepts = [np.asarray(b) for b in self.intercepts_]
+        self._check_parameters_describe(coefs, self._hidden_activations)
+        return {
+            "n_features_in_": self.n_features_in_,
+            "feature_names_in_": getattr(self, "feature_names_in_", None),
+            "coefs_": coefs,
+            "intercepts_": intercepts,
+            "hidden_activations": list(self._hidden_activations),
+            "training": self._training_state.to_dict(),
+            **self._get_target_state(),
+        }
+
+    @classmethod
+    def _from_fitted_state(cls, params, fitted):
+        """The estimator that ``_get_fitted_state`` described, every value checked.
+
+        Parameters missing from ``params`` take their defaults.
+
+        Raises
+        ------
+        ValueError
+            If a parameter or a fitted value is invalid or inconsistent.
+        """
+        estimator = cls()
+        unknown = sorted(set(params) - set(estimator.get_params(deep=False)))
+        if unknown:
+            raise ValueError(f"params has unknown parameters {unknown}.")
+        estimator.set_params(**params)
+        try:
+            estimator._validate_params()
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"invalid parameter: {error}") from None
+        estimator._set_fitted_state(fitted)
+        return estimator
+
+    def _set_fitted_state(self, fitted):
+        check_keys(
+            fitted,
+            [
+                "n_features_in_",
+                "feature_names_in_",
+                "coefs_",
+                "intercepts_",
+                "hidden_activations",
+                "training",
+                *self._target_state_keys,
+            ],
+            where="fitted",
+        )
+        coefs, intercepts = _layer_arrays(fitted["coefs_"], fitted["intercepts_"])
+        units = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
+        n_features = check_int(fitted["n_features_in_"], "n_features_in_", minimum=1)
+        if n_features != units[0]:
+            raise ValueError(
+                f"n_features_in_ is {n_features} but the first layer has "
+                f"{units[0]} units."
+            )
+        names = fitted["feature_names_in_"]
+        if names is not None and not (
+            isinstance(names, np.ndarray)
+            and names.shape == (n_features,)
+            and all(isinstance(name, str) for name in names)
+        ):
+            raise ValueError(f"feature_names_in_ must hold {n_features} strings.")
+        activations = fitted["hidden_activations"]
+        if not isinstance(activations, list) or len(activations) != len(units) - 2:
+            raise ValueError(
+                f"hidden_activations must name one activation for each of the "
+                f"{len(units) - 2} hidden layers."
+            )
+        for i, name in enumerate(activations):
+            check_str(name, f"hidden_activations[{i}]", set(ACTIVATIONS))
+        self._check_parameters_describe(coefs, activations)
+        self._set_target_state(fitted, n_outputs=units[-1])
+        n_coef = sum(c.size for c in coefs)
+        self._training_state = TrainingState.from_dict(
+            fitted["training"], n_coef + sum(units[1:]), n_coef, coefs[0].dtype
+        )
+        self.coefs_, self.intercepts_ = coefs, intercepts
+        self.n_features_in_ = n_features
+        if names is not None:
+            self.feature_names_in_ = names
+        self.n_layers_, self.n_outputs_ = len(units), units[-1]
+        self.out_activation_ = self._target_encoding.output_activation
+        self._hidden_activations = tuple(activations)
+
+    def _check_parameters_describe(self, coefs, activations):
+        """Check that the parameters that shape the network match its weights."""
+        spec = network_spec(self)
+        hidden_units = tuple(c.shape[1] for c in coefs[:-1])
+        mismatches = []
+        if spec.hidden_sizes != hidden_units:
+            mismatches.append(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} but the weights "
+                f"have hidden layers of {list(hidden_units)} units"
+            )
+        if spec.activations != tuple(activations):
+            mismatches.append(
+                f"activation={self.activation!r} but the network's hidden layers "
+                f"use {list(activations)}"
+            )
+        if mismatches:
+            raise ValueError(
+                "The parameters do not describe the fitted network: "
+                + "; ".join(mismatches)
+                + ". Set them back, or refit."
+            )
+
+
+def _layer_arrays(coefs, intercepts):
+    """Weights and biases checked: finite floats of one dtype, shapes that chain."""
+    for name, layers in (("coefs_", coefs), ("intercepts_", intercepts)):
+        if not isinstance(layers, list) or not layers:
+            raise ValueError(f"{name} must be a non-empty list of arrays.")
+    if len(coefs) != len(intercepts):
+        raise ValueError("coefs_ and intercepts_ must have one array per layer.")
+    dtype = getattr(coefs[0], "dtype", None)
+    if dtype not in _DTYPES:
+        raise ValueError(f"coefs_[0] must hold float32 or float64, not {dtype}.")
+    n_in = np.shape(coefs[0])[0] if np.ndim(coefs[0]) == 2 else 0
+    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+        n_out = np.shape(coef)[1] if np.ndim(coef) == 2 else 0
+        if n_in < 1 or n_out < 1:
+            raise ValueError(f"coefs_[{layer}] must be a non-empty matrix.")
+        check_array(coef, f"coefs_[{layer}]", (n_in, n_out), dtype, finite=True)
+        check_array(intercept, f"intercepts_[{layer}]", (n_out,), dtype, finite=True)
+        n_in = n_out
+    return coefs, intercepts

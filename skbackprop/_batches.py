@@ -1,0 +1,126 @@
+"""Mini-batches of the stochastic solvers."""
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Batch", "BatchSource", "batch_size"]
+
+
+def batch_size(requested, n_samples):
+    """The batch size for ``n_samples`` rows: 'auto' is ``min(200, n)``."""
+    if requested == "auto":
+        return min(200, n_samples)
+    if requested > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going "
+            "to be clipped"
+        )
+    return int(np.clip(requested, 1, n_samples))
+
+
+class Batch(NamedTuple):
+    """The rows of one mini-batch."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    sample_weight: np.ndarray | None
+    keys: np.ndarray | None  # row keys for dropout masks
+
+
+class BatchSource:
+    """Mini-batches over the training rows, reshuffled every epoch.
+
+    Shuffling permutes an index vector only; the rows of each batch are then
+    gathered into buffers allocated once, so an epoch copies each row of X
+    once and allocates nothing sizeable for dense input.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Training inputs.
+    targets : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Compact targets, turned into output rows a batch at a time by
+        ``encoding``.
+    encoding : ClassTargets
+        The targets' encoding: ``rows(targets, dtype, out)``, ``n_outputs``.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Per-sample weights.
+    keys : ndarray of shape (n_samples,) or None
+        Row keys for the dropout masks, or None without dropout.
+    batch_size : int
+        Rows per batch; the last batch of an epoch may be shorter.
+    shuffle : bool
+        Whether to shuffle the rows every epoch.
+    random_state : numpy.random.RandomState
+        Source of the shuffles.
+    """
+
+    def __init__(
+        self,
+        X,
+        targets,
+        encoding,
+        sample_weight,
+        keys,
+        batch_size,
+        shuffle,
+        random_state,
+    ):
+        self.X, self.targets, self.encoding = X, targets, encoding
+        self.sample_weight, self.keys = sample_weight, keys
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.n_samples = X.shape[0]
+        # int32 halves the index (the same permutation: shuffling depends on
+        # the length only).
+        index_dtype = np.int32 if self.n_samples < 2**31 else np.intp
+        self.order = np.arange(self.n_samples, dtype=index_dtype)
+        self._Y_buffer = np.empty((batch_size, encoding.n_outputs), dtype=X.dtype)
+        if shuffle:
+            self._X_buffer = (
+                None
+                if sp.issparse(X)
+                else np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+            )
+            self._sw_buffer = (
+                None
+                if sample_weight is None
+                else np.empty(batch_size, dtype=sample_weight.dtype)
+            )
+            self._key_buffer = None if keys is None else np.empty(batch_size, np.uint64)
+
+    def __iter__(self):
+        if self.shuffle:
+            # In place, and the same draws as sklearn.utils.shuffle.
+            self.random_state.shuffle(self.order)
+        for start in range(0, self.n_samples, self.batch_size):
+            stop = min(start + self.batch_size, self.n_samples)
+            rows = slice(start, stop) if not self.shuffle else self.order[start:stop]
+            Y = self.encoding.rows(self.targets[rows], self.X.dtype, self._Y_buffer)
+            if not self.shuffle:
+                yield Batch(
+                    self.X[rows],
+                    Y,
+                    None if self.sample_weight is None else self.sample_weight[rows],
+                    None if self.keys is None else self.keys[rows],
+                )
+                continue
+            n = stop - start
+            yield Batch(
+                self._take(self.X, rows, self._X_buffer, n),
+                Y,
+                self._take(self.sample_weight, rows, self._sw_buffer, n),
+                self._take(self.keys, rows, self._key_buffer, n),
+            )
+
+    @staticmethod
+    def _take(source, rows, buffer, n):
+        if source is None:
+            return None
+        if buffer is None:  # sparse X
+            return source[rows]
+        return np.take(source, rows, axis=0, out=buffer[:n], mode="clip")

@@ -1,0 +1,163 @@
+"""Full-batch training with scipy's L-BFGS-B."""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+
+from ._objective import Objective
+from ._penalty import WeightPenalty
+from ._stochastic import DIVERGENCE_HINT
+from ._validation import ValidationMonitor
+
+__all__ = ["LbfgsTrainer"]
+
+
+class LbfgsTrainer:
+    """One call of ``fit`` with the 'lbfgs' solver.
+
+    Minimises the full-batch objective; records the loss after every
+    iteration in ``loss_curve_`` and ``history_`` (and prints it when
+    ``verbose``); stops at ``max_iter`` iterations or ``max_fun``
+    evaluations; and keeps the last iterate whose loss was finite, also when
+    interrupted.
+
+    Parameters
+    ----------
+    estimator : MLPBackpropClassifier
+        The estimator.
+    network : Network
+        Parameters and backpropagation.
+    data : tuple (X, targets, sample_weight)
+        Training rows, compact targets and sample weights (or None).
+    validation : tuple (X, targets, sample_weight) or None
+        Validation data whose loss and score are recorded every iteration.
+    progress : FitProgress
+        Reports every iteration to scikit-learn's callbacks.
+    use_blas : bool
+        Whether vector updates may use BLAS.
+    """
+
+    def __init__(self, estimator, network, data, validation, progress, use_blas):
+        self.estimator, self.network, self.progress = estimator, network, progress
+        self.state = estimator._training_state
+        X, targets, sample_weight = data
+        Y = estimator._target_encoding.rows(targets, network.dtype)
+        penalty = WeightPenalty(
+            estimator.alpha, estimator.alpha_l1, network.n_coef, network.dtype, use_blas
+        )
+        self.objective = Objective(network, penalty, X, Y, sample_weight)
+        self.monitor = (
+            None
+            if validation is None
+            else ValidationMonitor(estimator, network, *validation)
+        )
+        self.start = network.params.astype(np.float64)
+        # The last iterate whose loss was finite, and that loss.
+        self.last_x = self.start.copy()
+        self.last_loss = np.inf
+        self.norms = np.empty(network.n_layers)
+        self.task = None
+
+    def run(self):
+        """Minimise, then keep the result or the last sound iterate."""
+        est = self.estimator
+        self.task = self.progress.begin("lbfgs-iter")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                result = scipy.optimize.minimize(
+                    self._value_and_gradient,
+                    self.start,
+                    method="L-BFGS-B",
+                    jac=True,
+                    callback=self._iteration_done,
+                    options={
+                        "maxfun": est.max_fun,
+                        "maxiter": est.max_iter,
+                        "gtol": est.tol,
+                    },
+                )
+            except KeyboardInterrupt:
+                result = None
+                warnings.warn(
+                    "Training interrupted by user: kept the weights of the last "
+                    "finished iteration."
+                )
+            finally:
+                # The subtask opened for an iteration that never ran.
+                self.progress.abandon(self.task)
+            if (
+                result is not None
+                and np.isfinite(result.fun)
+                and (np.isfinite(result.x).all())
+            ):
+                self._keep_result(result)
+            else:
+                self._keep_last_sound(result)
+        self.state.best_loss = min(self.state.loss_curve, default=self.state.loss)
+
+    def _value_and_gradient(self, packed):
+        np.copyto(self.network.params, packed, casting="same_kind")
+        loss = self.objective()
+        if not np.isfinite(loss):
+            # Infinite loss makes the line search backtrack instead of failing.
+            return np.inf, np.zeros_like(packed)
+        return loss, self.network.grads.astype(np.float64)
+
+    def _iteration_done(self, intermediate_result):
+        """scipy's callback, with the accepted iterate of an iteration."""
+        est, state = self.estimator, self.state
+        loss = float(intermediate_result.fun)
+        if not np.isfinite(loss):
+            # An iterate whose loss overflowed is no progress: neither kept
+            # nor recorded, so loss_curve_ and n_iter_ count sound ones only.
+            return
+        self.last_x[:] = intermediate_result.x
+        self.last_loss = loss
+        np.copyto(self.network.params, intermediate_result.x, casting="same_kind")
+        # The gradient of the last evaluation, made at the accepted iterate.
+        self.network.layer_gradient_norms(out=self.norms)
+        validation = self.monitor.evaluate() if self.monitor is not None else None
+        state.record_iteration(loss, np.sqrt(self.norms), validation)
+        if est.verbose:
+            print(f"Iteration {len(state.loss_curve)}, loss = {loss:.8f}")
+        stop = self.progress.end(self.task)
+        self.task = self.progress.begin("lbfgs-iter")
+        if stop:
+            raise StopIteration
+
+    def _keep_result(self, result):
+        state = self.state
+        np.copyto(self.network.params, result.x, casting="same_kind")
+        state.loss = float(result.fun)
+        state.n_iter = int(result.nit)
+        # status 99: a callback asked to stop, which is no failure.
+        if result.status not in (0, 99):
+            message = result.message
+            if isinstance(message, bytes):
+                message = message.decode("latin1")
+            warnings.warn(
+                f"lbfgs failed to converge after {state.n_iter} iteration(s) "
+                f"(status={result.status}): {message}. Increase the number of "
+                f"iterations (max_iter) or function evaluations (max_fun), or "
+                f"scale the data.",
+                ConvergenceWarning,
+            )
+
+    def _keep_last_sound(self, result):
+        """After divergence or an interrupt: the last finite iterate."""
+        state, params = self.state, self.network.params
+        np.copyto(params, self.last_x, casting="same_kind")
+        state.n_iter = len(state.loss_curve)
+        if result is not None:
+            warnings.warn(
+                "lbfgs diverged: the loss or the weights became non-finite. The "
+                "last finite iterate was kept. " + DIVERGENCE_HINT,
+                ConvergenceWarning,
+            )
+        state.loss = self.last_loss
+        if not np.isfinite(state.loss):
+            # Not one finished iteration: report the starting point's loss.
+            np.copyto(params, self.start, casting="same_kind")
+            state.loss = self.objective()

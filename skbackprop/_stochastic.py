@@ -1,0 +1,344 @@
+"""The stochastic solvers' training loop: epochs of mini-batch steps.
+
+Each batch takes the steps of the notes' stochastic gradient descent: the
+forward and backward pass give the gradient of the batch's weighted mean
+loss, the penalty adds its part, and the optimizer updates every parameter in
+one vector operation.
+
+Training never ends in silent garbage. After every epoch the trainer checks
+that the loss is finite and has not exploded, and that the weights and the
+optimizer's state are finite. The first epoch that fails is undone: the
+weights return to the end of the previous epoch, the optimizer's accumulated
+state (polluted by the bad epoch) is reset, and a warning names the likely
+causes. A ``KeyboardInterrupt`` anywhere undoes the unfinished epoch the same
+way, or completes the commit of a finished one, so an interrupted model is
+consistent and usable.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._batches import BatchSource, batch_size
+from ._blas import all_finite
+from ._dropout import Dropout, DropoutBatch
+from ._penalty import WeightPenalty
+from ._rows import row_keys
+from ._state import EpochResult
+from ._validation import ValidationMonitor, hold_out
+
+__all__ = ["DIVERGENCE_HINT", "StochasticTrainer"]
+
+# An epoch whose loss exceeds this multiple of max(1, first batch's loss) has
+# diverged even if still finite: log-sum-exp keeps the loss finite long after
+# the weights have exploded.
+_DIVERGENCE_FACTOR = 1e4
+DIVERGENCE_HINT = (
+    "The learning rate may be too high (lower learning_rate_init) or the inputs "
+    "unscaled (use e.g. sklearn.preprocessing.StandardScaler)."
+)
+
+
+class StochasticTrainer:
+    """One call of ``fit`` or ``partial_fit`` with a stochastic solver.
+
+    Parameters
+    ----------
+    estimator : MLPBackpropClassifier
+        The estimator: its hyperparameters drive the loop, its training state
+        records it.
+    network : Network
+        Parameters and backpropagation; the estimator's weights are views of
+        its parameters.
+    data : tuple (X, targets, sample_weight)
+        Training rows, compact targets and sample weights (or None).
+    validation : tuple (X, targets, sample_weight) or None
+        Validation data given by the user; with ``early_stopping`` and none
+        given, part of the training data is held out.
+    dropout_rates : tuple of float
+        Drop probability of each hidden layer.
+    progress : FitProgress
+        Reports every epoch to scikit-learn's callbacks.
+    incremental : bool
+        Whether this is one ``partial_fit`` epoch.
+    use_blas : bool
+        Whether vector updates may use BLAS.
+    """
+
+    def __init__(
+        self,
+        estimator,
+        network,
+        data,
+        validation,
+        dropout_rates,
+        progress,
+        incremental,
+        use_blas,
+    ):
+        est = self.estimator = estimator
+        self.network, self.progress, self.incremental = network, progress, incremental
+        self.state = est._training_state
+        X, targets, sample_weight = data
+        if validation is None and est.early_stopping:
+            (X, targets, sample_weight), validation = hold_out(
+                est, X, targets, sample_weight
+            )
+        self.monitor = (
+            None if validation is None else ValidationMonitor(est, network, *validation)
+        )
+        self.n_rows = X.shape[0]
+        self.total_weight = (
+            X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        )
+        size = batch_size(est.batch_size, X.shape[0])
+        self.workspace = network.allocate(size, dropout_rates)
+        self.dropout, keys = None, None
+        if any(rate > 0 for rate in dropout_rates):
+            hidden_units = network.layer_units[1:-1]
+            self.dropout = Dropout(
+                dropout_rates,
+                self.state.dropout_seed,
+                hidden_units,
+                size,
+                network.dtype,
+            )
+            keys = row_keys(X)
+        self.batches = BatchSource(
+            X,
+            targets,
+            est._target_encoding,
+            sample_weight,
+            keys,
+            size,
+            est.shuffle,
+            self.state.random_state,
+        )
+        self.optimizer = self.state.optimizer
+        self.penalty = WeightPenalty(
+            est.alpha, est.alpha_l1, network.n_coef, network.dtype, use_blas
+        )
+        params, grads = network.params, network.grads
+        self.weights, self.weight_grads = (
+            params[: network.n_coef],
+            grads[: network.n_coef],
+        )
+        n_layers = network.n_layers
+        self.layer_norms = np.empty(n_layers)
+        self.epoch_norms = np.empty(n_layers)
+        self.segment_norms = np.empty((2, 2 * n_layers), dtype=network.dtype)
+        self.divergence_threshold = None
+        # Weights at the end of the last finished epoch, to undo a bad one.
+        self.finished_params = params.copy()
+        # "training" until an epoch's weights are final, "committing" while
+        # its record is written, "committed" after: what an interrupt undoes.
+        self.phase = "training"
+        self.pending = None
+
+    # ------------------------------------------------------------------ run
+    def run(self):
+        """Train up to ``max_iter`` epochs (one with ``partial_fit``)."""
+        est, state = self.estimator, self.state
+        state.n_iter = 0
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for _ in range(est.max_iter):
+                    if not self._epoch():
+                        break
+        except KeyboardInterrupt:
+            self._interrupted()
+        if est.early_stopping:
+            np.copyto(self.network.params, state.best_params)
+
+    def _epoch(self):
+        """Train, check, evaluate and commit one epoch; whether to go on."""
+        self.phase = "training"
+        task = self.progress.begin("epoch")
+        start = self.state.checkpoint()
+        learning_rate = self.optimizer.learning_rate
+        loss, grad_norms = self._train_batches()
+        if not self._sound(loss):
+            self._roll_back(loss)
+            self.progress.abandon(task)
+            return False
+        validation = self.monitor.evaluate() if self.monitor is not None else None
+        self._commit(
+            EpochResult(
+                start,
+                self.n_rows,
+                self.total_weight,
+                loss,
+                learning_rate,
+                grad_norms,
+                validation,
+            )
+        )
+        if self.estimator.verbose:
+            print(f"Iteration {self.state.n_iter}, loss = {loss:.8f}")
+        self._judge_progress(None if validation is None else validation[1])
+        return self._goes_on(task)
+
+    # -------------------------------------------------------------- batches
+    def _train_batches(self):
+        """One pass over the batches; the epoch's loss and gradient norms."""
+        accumulated_loss = 0.0
+        self.epoch_norms[:] = 0
+        n_batches = 0
+        for batch in self.batches:
+            if batch.sample_weight is not None and not batch.sample_weight.any():
+                continue  # only zero weights: no data, so no step
+            batch_loss, batch_weight = self._step(batch)
+            accumulated_loss += batch_loss * batch_weight
+            if self.divergence_threshold is None:
+                # Against the best loss seen so far too, so that a run of
+                # partial_fit calls cannot drift upwards unnoticed.
+                reference = min(batch_loss, min(self.state.loss_curve, default=np.inf))
+                self.divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, reference)
+            self.epoch_norms += self.layer_norms
+            n_batches += 1
+        loss = accumulated_loss / self.total_weight
+        return loss, np.sqrt(self.epoch_norms / max(n_batches, 1))
+
+    def _step(self, batch):
+        """Gradient and update on one batch; its loss and its weight."""
+        dropout = None
+        if self.dropout is not None:
+            dropout = DropoutBatch(self.dropout, batch.keys, self.state.epochs_seen)
+        loss = self.network.loss_and_gradient(
+            batch.X, batch.Y, batch.sample_weight, self.workspace, dropout
+        )
+        weight = (
+            batch.X.shape[0]
+            if batch.sample_weight is None
+            else float(batch.sample_weight.sum())
+        )
+        loss += self.penalty.add_l1(self.weights, self.weight_grads, weight)
+        if self.estimator.max_grad_norm is None:
+            loss += self._fused_step(weight)
+        else:
+            loss += self._clipped_step(weight)
+        return loss, weight
+
+    def _fused_step(self, weight):
+        """Add the L2 gradient, measure and update in one optimizer step.
+
+        Returns the L2 term of the loss, from the weights before the step.
+        """
+        network, n_layers = self.network, self.network.n_layers
+        self.optimizer.step(
+            network.params,
+            network.grads,
+            network.segment_bounds,
+            n_layers,
+            self.penalty.l2_gradient_factor(weight),
+            self.segment_norms,
+        )
+        gradient_norms, weight_norms = self.segment_norms
+        np.add(
+            gradient_norms[:n_layers], gradient_norms[n_layers:], out=self.layer_norms
+        )
+        return self.penalty.l2_value(float(weight_norms[:n_layers].sum()), weight)
+
+    def _clipped_step(self, weight):
+        """Clip the whole gradient to ``max_grad_norm`` by its norm, then step.
+
+        Clipping needs the penalised gradient's norm before the step, so the
+        L2 gradient is added first. Returns the L2 term of the loss.
+        """
+        network, limit = self.network, self.estimator.max_grad_norm
+        l2_term = self.penalty.add_l2(self.weights, self.weight_grads, weight)
+        network.layer_gradient_norms(out=self.layer_norms)
+        total_norm = np.sqrt(self.layer_norms.sum())
+        if total_norm > limit:
+            network.grads *= limit / total_norm
+        self.optimizer.update(network.params, network.grads)
+        return l2_term
+
+    # ------------------------------------------------- check, commit, undo
+    def _sound(self, loss):
+        """Whether the epoch neither exploded nor left non-finite numbers."""
+        return (
+            loss <= self.divergence_threshold
+            and all_finite(self.network.params)
+            and self.optimizer.state_is_finite()
+        )
+
+    def _roll_back(self, loss):
+        """Undo a diverged epoch, restart the optimizer, and say so."""
+        np.copyto(self.network.params, self.finished_params)
+        self.optimizer.reset()
+        warnings.warn(
+            f"Training diverged in epoch {self.state.n_iter + 1}: the loss "
+            f"exploded or the weights became non-finite (loss={loss:.3g}). The "
+            f"weights of the last sound epoch were restored and the optimizer "
+            f"restarted. " + DIVERGENCE_HINT,
+            ConvergenceWarning,
+        )
+
+    def _commit(self, result):
+        """Make the epoch's weights final and record it.
+
+        From the phase switch on an interrupt completes the commit (both of
+        its writes are idempotent) instead of undoing the epoch.
+        """
+        self.pending = result
+        self.phase = "committing"
+        np.copyto(self.finished_params, self.network.params)
+        self.state.commit_epoch(result)
+        self.phase = "committed"
+
+    def _interrupted(self):
+        """Leave a consistent model after a ``KeyboardInterrupt``."""
+        if self.phase == "training":
+            np.copyto(self.network.params, self.finished_params)
+        elif self.phase == "committing":
+            np.copyto(self.finished_params, self.network.params)
+            self.state.commit_epoch(self.pending)
+        warnings.warn(
+            f"Training interrupted by user: kept the weights of the last finished "
+            f"epoch ({self.state.n_iter} epoch(s) in this call)."
+        )
+
+    # ------------------------------------------------------------- stopping
+    def _judge_progress(self, val_score):
+        """Count epochs without improvement; advance the schedule.
+
+        Early stopping judges the validation score; otherwise the training
+        loss is judged, even when validation data is recorded.
+        """
+        est, state = self.estimator, self.state
+        state.count_no_improvement(
+            self.network.params,
+            est.tol,
+            val_score if est.early_stopping else None,
+            est.verbose,
+        )
+        self.optimizer.iteration_ends(state.weight_seen)
+
+    def _goes_on(self, task):
+        """Whether another epoch follows: callbacks, convergence, max_iter."""
+        est, state = self.estimator, self.state
+        if self.progress.end(task):
+            return False  # a callback asked to stop
+        if state.no_improvement_count > est.n_iter_no_change:
+            if self.optimizer.trigger_stopping(self._stopping_message(), est.verbose):
+                return False
+            state.no_improvement_count = 0
+        if self.incremental:
+            return False
+        if state.n_iter == est.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
+                f"reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        return True
+
+    def _stopping_message(self):
+        est = self.estimator
+        watched = "Validation score" if est.early_stopping else "Training loss"
+        return (
+            f"{watched} did not improve more than tol={est.tol:f} for "
+            f"{est.n_iter_no_change} consecutive epochs."
+        )
