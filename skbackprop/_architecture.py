@@ -6,8 +6,15 @@ from typing import NamedTuple
 import numpy as np
 
 from ._activations import resolve_activations
+from ._schema import check_array
 
-__all__ = ["NetworkSpec", "STOCHASTIC_SOLVERS", "network_spec"]
+__all__ = [
+    "NetworkSpec",
+    "STOCHASTIC_SOLVERS",
+    "check_layers",
+    "check_parameters_describe",
+    "network_spec",
+]
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
@@ -84,3 +91,53 @@ def _dropout_rates(dropout, n_hidden):
     if not all(0 <= r < 1 for r in rates):
         raise ValueError(f"Every dropout rate must be in [0, 1), got {rates}.")
     return rates
+
+
+def check_parameters_describe(estimator, coefs, activations):
+    """Check that the parameters that shape the network match its weights.
+
+    Raises
+    ------
+    ValueError
+        Naming every parameter that disagrees with the fitted network.
+    """
+    spec = network_spec(estimator)
+    hidden_units = tuple(c.shape[1] for c in coefs[:-1])
+    mismatches = []
+    if spec.hidden_sizes != hidden_units:
+        mismatches.append(
+            f"hidden_layer_sizes={estimator.hidden_layer_sizes!r} but the weights "
+            f"have hidden layers of {list(hidden_units)} units"
+        )
+    if spec.activations != tuple(activations):
+        mismatches.append(
+            f"activation={estimator.activation!r} but the network's hidden layers "
+            f"use {list(activations)}"
+        )
+    if mismatches:
+        raise ValueError(
+            "The parameters do not describe the fitted network: "
+            + "; ".join(mismatches)
+            + ". Set them back, or refit."
+        )
+
+
+def check_layers(coefs, intercepts):
+    """Weights and biases checked: finite floats of one dtype, shapes that chain."""
+    for name, layers in (("coefs_", coefs), ("intercepts_", intercepts)):
+        if not isinstance(layers, list) or not layers:
+            raise ValueError(f"{name} must be a non-empty list of arrays.")
+    if len(coefs) != len(intercepts):
+        raise ValueError("coefs_ and intercepts_ must have one array per layer.")
+    dtype = getattr(coefs[0], "dtype", None)
+    if dtype not in (np.float64, np.float32):
+        raise ValueError(f"coefs_[0] must hold float32 or float64, not {dtype}.")
+    n_in = np.shape(coefs[0])[0] if np.ndim(coefs[0]) == 2 else 0
+    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+        n_out = np.shape(coef)[1] if np.ndim(coef) == 2 else 0
+        if n_in < 1 or n_out < 1:
+            raise ValueError(f"coefs_[{layer}] must be a non-empty matrix.")
+        check_array(coef, f"coefs_[{layer}]", (n_in, n_out), dtype, finite=True)
+        check_array(intercept, f"intercepts_[{layer}]", (n_out,), dtype, finite=True)
+        n_in = n_out
+    return coefs, intercepts

@@ -33,14 +33,19 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._architecture import STOCHASTIC_SOLVERS, network_spec
+from ._architecture import (
+    STOCHASTIC_SOLVERS,
+    check_layers,
+    check_parameters_describe,
+    network_spec,
+)
 from ._blas import blas_is_serial
 from ._callbacks import FitProgress
 from ._initializers import INITIALIZERS, initial_weights
 from ._lbfgs import LbfgsTrainer
 from ._network import Network, forward, forward_logits
 from ._optimizers import OptimizerSettings, make_optimizer
-from ._schema import check_array, check_int, check_keys, check_str
+from ._schema import check_int, check_keys, check_str
 from ._state import TrainingState
 from ._stochastic import StochasticTrainer
 
@@ -578,7 +583,7 @@ default=None
         check_is_fitted(self)
         coefs = [np.asarray(c) for c in self.coefs_]
         intercepts = [np.asarray(b) for b in self.intercepts_]
-        self._check_parameters_describe(coefs, self._hidden_activations)
+        check_parameters_describe(self, coefs, self._hidden_activations)
         return {
             "n_features_in_": self.n_features_in_,
             "feature_names_in_": getattr(self, "feature_names_in_", None),
@@ -626,7 +631,7 @@ default=None
             ],
             where="fitted",
         )
-        coefs, intercepts = _layer_arrays(fitted["coefs_"], fitted["intercepts_"])
+        coefs, intercepts = check_layers(fitted["coefs_"], fitted["intercepts_"])
         units = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
         n_features = check_int(fitted["n_features_in_"], "n_features_in_", minimum=1)
         if n_features != units[0]:
@@ -649,7 +654,7 @@ default=None
             )
         for i, name in enumerate(activations):
             check_str(name, f"hidden_activations[{i}]", set(ACTIVATIONS))
-        self._check_parameters_describe(coefs, activations)
+        check_parameters_describe(self, coefs, activations)
         self._set_target_state(fitted, n_outputs=units[-1])
         n_coef = sum(c.size for c in coefs)
         self._training_state = TrainingState.from_dict(
@@ -662,46 +667,3 @@ default=None
         self.n_layers_, self.n_outputs_ = len(units), units[-1]
         self.out_activation_ = self._target_encoding.output_activation
         self._hidden_activations = tuple(activations)
-
-    def _check_parameters_describe(self, coefs, activations):
-        """Check that the parameters that shape the network match its weights."""
-        spec = network_spec(self)
-        hidden_units = tuple(c.shape[1] for c in coefs[:-1])
-        mismatches = []
-        if spec.hidden_sizes != hidden_units:
-            mismatches.append(
-                f"hidden_layer_sizes={self.hidden_layer_sizes!r} but the weights "
-                f"have hidden layers of {list(hidden_units)} units"
-            )
-        if spec.activations != tuple(activations):
-            mismatches.append(
-                f"activation={self.activation!r} but the network's hidden layers "
-                f"use {list(activations)}"
-            )
-        if mismatches:
-            raise ValueError(
-                "The parameters do not describe the fitted network: "
-                + "; ".join(mismatches)
-                + ". Set them back, or refit."
-            )
-
-
-def _layer_arrays(coefs, intercepts):
-    """Weights and biases checked: finite floats of one dtype, shapes that chain."""
-    for name, layers in (("coefs_", coefs), ("intercepts_", intercepts)):
-        if not isinstance(layers, list) or not layers:
-            raise ValueError(f"{name} must be a non-empty list of arrays.")
-    if len(coefs) != len(intercepts):
-        raise ValueError("coefs_ and intercepts_ must have one array per layer.")
-    dtype = getattr(coefs[0], "dtype", None)
-    if dtype not in _DTYPES:
-        raise ValueError(f"coefs_[0] must hold float32 or float64, not {dtype}.")
-    n_in = np.shape(coefs[0])[0] if np.ndim(coefs[0]) == 2 else 0
-    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
-        n_out = np.shape(coef)[1] if np.ndim(coef) == 2 else 0
-        if n_in < 1 or n_out < 1:
-            raise ValueError(f"coefs_[{layer}] must be a non-empty matrix.")
-        check_array(coef, f"coefs_[{layer}]", (n_in, n_out), dtype, finite=True)
-        check_array(intercept, f"intercepts_[{layer}]", (n_out,), dtype, finite=True)
-        n_in = n_out
-    return coefs, intercepts

@@ -7,16 +7,8 @@ A model file is a zip archive, readable by :func:`numpy.load` like any
   estimator's class, its parameters and its fitted state, as the estimator
   describes them (``_get_fitted_state``);
 - one ``.npy`` member per array or random generator in that description,
-  named after where it sits (``coefs_.0.npy``, ``training.optimizer.m.npy``).
-
-JSON holds None, booleans, integers, finite floats, strings, lists and dicts
-with string keys as they are; everything else is a tagged object: ``{"float":
-"inf"}``, ``{"tuple": [...]}``, ``{"dict": [[key, value], ...]}`` (a dict with
-other keys, such as class labels), ``{"array": member}`` (``"object": true``
-for an object array of strings) and ``{"random_state": {"key": member, "pos":
-..., ...}}``. A
-generator referred to twice (the ``random_state`` parameter that is also the
-training state's generator) is stored once and loaded as one.
+  named after where it sits (``coefs_.0.npy``, ``training.optimizer.m.npy``);
+  :mod:`._codec` says how values become JSON and arrays.
 
 Loading trusts nothing in the file. Members must be stored uncompressed, so
 each is bounded by the file's size, and an array's data must fill its member
@@ -36,11 +28,12 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from numbers import Integral, Real
 
 import numpy as np
 
+from . import _format_v1
 from ._classifier import MLPBackpropClassifier
+from ._codec import Decoder, Encoder, FormatError, fail
 
 __all__ = ["load_model", "save_model"]
 
@@ -54,94 +47,9 @@ _METADATA = "metadata.json"
 _MAX_METADATA_BYTES = 64 * 2**20
 # Fixed timestamp: the same model always gives the same bytes.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_ARRAY_KINDS = "biufU"
-# The key sets of the encoded forms that are not plain JSON; a dict with one
-# of them as its keys is written as pairs, so it cannot be mistaken for one.
-_TAGS = [
-    {"float"},
-    {"tuple"},
-    {"dict"},
-    {"array"},
-    {"array", "object"},
-    {"random_state"},
-]
-
-
-class _FormatError(ValueError):
-    """A model file that does not follow the format."""
-
-
-def _fail(message):
-    raise _FormatError(message)
 
 
 # ---------------------------------------------------------------- encoding
-def _join(path, key):
-    return f"{path}.{key}" if path else str(key)
-
-
-class _Encoder:
-    """Turns a description into JSON values and the arrays beside them."""
-
-    def __init__(self):
-        self.arrays = {}
-        self.generators = {}  # id -> encoded form, to store a generator once
-
-    def encode(self, value, path=""):
-        """The JSON form of ``value``, found at ``path`` in the description."""
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, np.bool_):
-            return bool(value)
-        if isinstance(value, Integral):
-            return int(value)
-        if isinstance(value, Real):
-            value = float(value)
-            return value if math.isfinite(value) else {"float": str(value)}
-        if isinstance(value, (list, tuple)):
-            items = [self.encode(v, _join(path, i)) for i, v in enumerate(value)]
-            return items if isinstance(value, list) else {"tuple": items}
-        if isinstance(value, dict):
-            if all(isinstance(k, str) for k in value) and set(value) not in _TAGS:
-                return {k: self.encode(v, _join(path, k)) for k, v in value.items()}
-            return {
-                "dict": [
-                    [self.encode(k, path), self.encode(v, _join(path, k))]
-                    for k, v in value.items()
-                ]
-            }
-        if isinstance(value, np.ndarray):
-            return self._array(value, path)
-        if isinstance(value, np.random.RandomState):
-            if id(value) not in self.generators:
-                _, key, pos, has_gauss, cached = value.get_state(legacy=True)
-                self.generators[id(value)] = {
-                    "random_state": {
-                        "key": self._array(key, path)["array"],
-                        "pos": int(pos),
-                        "has_gauss": int(has_gauss),
-                        "cached_gaussian": float(cached),
-                    }
-                }
-            return self.generators[id(value)]
-        raise TypeError(
-            f"Cannot save {path} of type {type(value).__name__} without "
-            f"pickling; use pickle, joblib or skops for such a model."
-        )
-
-    def _array(self, array, path):
-        strings = array.dtype.kind == "O" and all(
-            isinstance(v, str) for v in array.flat
-        )
-        if array.dtype.kind not in _ARRAY_KINDS and not strings:
-            raise TypeError(
-                f"Cannot save {path}, an array of dtype {array.dtype}, without "
-                f"pickling; use pickle, joblib or skops for such a model."
-            )
-        self.arrays[path] = array.astype(str) if strings else array
-        return {"array": path, "object": True} if strings else {"array": path}
-
-
 def _write(file, metadata, arrays):
     text = json.dumps(metadata, allow_nan=False, indent=1, sort_keys=True)
     with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED) as archive:
@@ -209,7 +117,7 @@ def save_model(estimator, file):
     if ESTIMATORS.get(name) is not type(estimator):
         raise TypeError(f"save_model saves one of {sorted(ESTIMATORS)}, got {name}.")
     fitted = estimator._get_fitted_state()
-    encoder = _Encoder()
+    encoder = Encoder()
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -240,21 +148,21 @@ def _check_members(archive, archive_size):
     """The archive's member names, each member bounded by the file's size."""
     members = archive.namelist()
     if len(members) != len(set(members)):
-        _fail("the archive repeats a member name.")
+        fail("the archive repeats a member name.")
     if _METADATA not in members:
-        _fail(f"the archive has no {_METADATA}.")
+        fail(f"the archive has no {_METADATA}.")
     for info in archive.infolist():
         # Members are written uncompressed; refusing anything else bounds
         # every member by the size of the file.
         if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-            _fail(f"{info.filename} is compressed or encrypted.")
+            fail(f"{info.filename} is compressed or encrypted.")
         if (
             info.compress_size != info.file_size
             or info.header_offset + info.file_size > archive_size
         ):
-            _fail(f"{info.filename} claims more bytes than the file holds.")
+            fail(f"{info.filename} claims more bytes than the file holds.")
     if archive.getinfo(_METADATA).file_size > _MAX_METADATA_BYTES:
-        _fail(f"{_METADATA} is larger than {_MAX_METADATA_BYTES} bytes.")
+        fail(f"{_METADATA} is larger than {_MAX_METADATA_BYTES} bytes.")
     return set(members)
 
 
@@ -270,120 +178,34 @@ def _read_array(archive, name):
             elif version == (2, 0):
                 header = np.lib.format.read_array_header_2_0(handle)
             else:
-                _fail(f"{member} has an unsupported .npy version {version}.")
+                fail(f"{member} has an unsupported .npy version {version}.")
             shape, fortran_order, dtype = header
-        except _FormatError:
+        except FormatError:
             raise
         except (ValueError, TypeError, SyntaxError, EOFError) as error:
-            _fail(f"{member} is not a valid .npy array ({error}).")
+            fail(f"{member} is not a valid .npy array ({error}).")
         if dtype.hasobject or dtype.fields is not None:
-            _fail(f"{member} holds objects or records, which are refused.")
+            fail(f"{member} holds objects or records, which are refused.")
         # The data must fill the member exactly: numpy allocates the array
         # from the header before reading, so a header may not promise more
         # than the (already bounded) member holds.
         n_bytes = math.prod(shape) * dtype.itemsize
         if info.file_size != handle.tell() + n_bytes:
-            _fail(f"{member} does not hold the {n_bytes} bytes its header says.")
+            fail(f"{member} does not hold the {n_bytes} bytes its header says.")
         data = handle.read(n_bytes)
     order = "F" if fortran_order else "C"
     array = np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
     return array.astype(dtype.newbyteorder("="), order="C")
 
 
-class _Decoder:
-    """Rebuilds the values that :class:`_Encoder` described."""
-
-    def __init__(self, archive, members):
-        self.archive, self.members = archive, members
-        self.used = {_METADATA}
-        self.generators = {}  # key member -> generator, to load one as one
-
-    def _array(self, name, where):
-        if not isinstance(name, str) or f"{name}.npy" not in self.members:
-            _fail(f"{where} refers to a missing member {name!r}.")
-        self.used.add(f"{name}.npy")
-        return _read_array(self.archive, name)
-
-    def decode(self, value, where):
-        if value is None or isinstance(value, (bool, int, float, str)):
-            return value
-        if isinstance(value, list):
-            return [self.decode(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        if not isinstance(value, dict):
-            _fail(f"{where} has an unsupported encoding: {value!r}.")
-        if set(value) not in _TAGS:
-            return {k: self.decode(v, f"{where}.{k}") for k, v in value.items()}
-        kind = "array" if "array" in value else next(iter(value))
-        body = value[kind]
-        if set(value) == {"float"} and body in ("inf", "-inf", "nan"):
-            return float(body)
-        if set(value) == {"tuple"} and isinstance(body, list):
-            return tuple(self.decode(v, f"{where}[{i}]") for i, v in enumerate(body))
-        if set(value) == {"dict"} and isinstance(body, list):
-            return self._dict(body, where)
-        if kind == "array" and set(value) <= {"array", "object"}:
-            array = self._array(body, where)
-            if value.get("object", False) is not False:
-                if value["object"] is not True or array.dtype.kind != "U":
-                    _fail(f"{where} is not a valid array of strings.")
-                array = array.astype(object)
-            elif array.dtype.kind not in _ARRAY_KINDS:
-                _fail(f"{where} has dtype {array.dtype}, not one of kinds "
-                      f"{_ARRAY_KINDS!r}.")  # fmt: skip
-            return array
-        if set(value) == {"random_state"}:
-            return self._generator(body, where)
-        _fail(f"{where} has an unsupported encoding: {value!r}.")
-
-    def _dict(self, pairs, where):
-        decoded = {}
-        for pair in pairs:
-            if not (isinstance(pair, list) and len(pair) == 2):
-                _fail(f"{where} is not a valid list of key-value pairs.")
-            key = self.decode(pair[0], where)
-            if isinstance(key, (list, dict, np.ndarray)) or key in decoded:
-                _fail(f"{where} has a repeated or unhashable key.")
-            decoded[key] = self.decode(pair[1], f"{where}[{key!r}]")
-        return decoded
-
-    def _generator(self, state, where):
-        if not isinstance(state, dict) or set(state) != {
-            "key", "pos", "has_gauss", "cached_gaussian",
-        }:  # fmt: skip
-            _fail(f"{where} is not a valid random generator.")
-        name = state["key"]
-        if name not in self.generators:
-            key = self._array(name, where)
-            pos, has_gauss, cached = (
-                state["pos"], state["has_gauss"], state["cached_gaussian"],
-            )  # fmt: skip
-            generator = np.random.RandomState()
-            try:
-                if key.shape != (624,) or key.dtype != np.uint32:
-                    raise ValueError("its key must be 624 uint32 numbers")
-                if not (isinstance(pos, int) and isinstance(has_gauss, int)):
-                    raise TypeError("pos and has_gauss must be integers")
-                if not 0 <= pos <= 624 or has_gauss not in (0, 1):
-                    raise ValueError(
-                        f"pos={pos} or has_gauss={has_gauss} is out of range"
-                    )
-                if not (isinstance(cached, float) and math.isfinite(cached)):
-                    raise ValueError("cached_gaussian must be a finite float")
-                generator.set_state(("MT19937", key, pos, has_gauss, cached))
-            except (TypeError, ValueError) as error:
-                _fail(f"{where} is not a valid random generator ({error}).")
-            self.generators[name] = generator
-        return self.generators[name]
-
-
 def _parse_metadata(raw):
     def refuse_constant(name):
-        _fail(f"{_METADATA} contains the non-standard number {name}.")
+        fail(f"{_METADATA} contains the non-standard number {name}.")
 
     def refuse_duplicates(pairs):
         keys = [key for key, _ in pairs]
         if len(keys) != len(set(keys)):
-            _fail(f"{_METADATA} repeats a key in one object.")
+            fail(f"{_METADATA} repeats a key in one object.")
         return dict(pairs)
 
     try:
@@ -393,44 +215,64 @@ def _parse_metadata(raw):
             object_pairs_hook=refuse_duplicates,
         )
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        _fail(f"{_METADATA} is not valid UTF-8 JSON ({error}).")
+        fail(f"{_METADATA} is not valid UTF-8 JSON ({error}).")
     if not isinstance(metadata, dict):
-        _fail(f"{_METADATA} must hold a JSON object.")
+        fail(f"{_METADATA} must hold a JSON object.")
     if metadata.get("format") != FORMAT_NAME:
-        _fail(
+        fail(
             f"not a skbackprop model: {_METADATA} names the format "
             f"{metadata.get('format')!r}, expected {FORMAT_NAME!r}."
         )
     version = metadata.get("format_version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
-        _fail(
+    if version not in (1, FORMAT_VERSION) or isinstance(version, bool):
+        fail(
             f"unsupported format version {version!r}: this skbackprop reads "
-            f"version {FORMAT_VERSION}."
+            f"versions 1 to {FORMAT_VERSION}."
         )
     expected = {"format", "format_version", "estimator", "params", "fitted"}
     if set(metadata) != expected:
-        _fail(f"{_METADATA} must have exactly the keys {sorted(expected)}.")
+        fail(f"{_METADATA} must have exactly the keys {sorted(expected)}.")
     if metadata["estimator"] not in ESTIMATORS:
-        _fail(f"estimator must be one of {sorted(ESTIMATORS)}.")
+        fail(f"estimator must be one of {sorted(ESTIMATORS)}.")
     return metadata
+
+
+def _describe(metadata, archive, arrays):
+    """The parameters, the fitted state, and the arrays they used."""
+    decoder = Decoder(lambda name: _read_array(archive, name), arrays)
+    if metadata["format_version"] == FORMAT_VERSION:
+        params = decoder.decode(metadata["params"], "params")
+        return params, decoder.decode(metadata["fitted"], "fitted"), decoder.used
+    try:
+        params, fitted = _format_v1.describe(
+            metadata,
+            lambda name: decoder.decode({"array": name}, name),
+            arrays,
+            ESTIMATORS[metadata["estimator"]],
+        )
+    except FormatError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        fail(f"the version 1 metadata does not follow its format ({error!r}).")
+    return params, fitted, decoder.used
 
 
 def _restore(archive, archive_size):
     members = _check_members(archive, archive_size)
     metadata = _parse_metadata(archive.read(_METADATA))
-    decoder = _Decoder(archive, members)
-    params = decoder.decode(metadata["params"], "params")
-    fitted = decoder.decode(metadata["fitted"], "fitted")
-    unused = sorted(members - decoder.used)
+    arrays = {name.removesuffix(".npy") for name in members if name.endswith(".npy")}
+    params, fitted, used = _describe(metadata, archive, arrays)
+    used = {_METADATA, *(f"{name}.npy" for name in used)}
+    unused = sorted(members - used)
     if unused:
-        _fail(f"the archive has unexpected members {unused}.")
+        fail(f"the archive has unexpected members {unused}.")
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-        _fail("params must map parameter names to values.")
+        fail("params must map parameter names to values.")
     cls = ESTIMATORS[metadata["estimator"]]
     try:
         return cls._from_fitted_state(params, fitted)
     except (TypeError, ValueError) as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 def load_model(file):
@@ -491,10 +333,10 @@ def load_model(file):
         try:
             archive = zipfile.ZipFile(handle)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-            _fail(f"not a skbackprop model file: it is not a zip archive ({error}).")
+            fail(f"not a skbackprop model file: it is not a zip archive ({error}).")
         with archive:
             return _restore(archive, archive_size)
-    except _FormatError as error:
+    except FormatError as error:
         raise ValueError(f"Invalid skbackprop model file: {error}") from None
     except (
         OSError,
