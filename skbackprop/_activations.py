@@ -1,7 +1,8 @@
 """Hidden-layer activation functions and their derivatives.
 
-Each activation is a pair written side by side, as in the notes (001, 004):
-the forward map ``A = f(Z)`` and the factor ``f'(Z)`` of the hidden-error
+Each activation is a pair written side by side, as in Dihui Lai's *Lecture
+Note 07: Neural Network* and Anderson Chau's notes on backpropagation: the
+forward map ``A = f(Z)`` and the factor ``f'(Z)`` of the hidden-error
 equation ``dZ_l = (dZ_{l+1} W_{l+1}^T) * f'(Z_l)``.
 
 Both work on buffers the caller owns, so the training loop allocates nothing

@@ -4,10 +4,9 @@
 in one pass, numpy in two (a multiply into scratch, then an add). But the BLAS
 behind ``scipy.linalg.blas`` is not always numpy's: the wheels each bring their
 own OpenBLAS, and with both multithreaded their thread pools compete for the
-cores, so an axpy right after numpy's matrix products can wait milliseconds
-for a pool to hand the cores over (measured on two cores: a training step of
-0.74 ms took 12.9 ms; axpy alone had a 90th percentile of 8 ms on busy cores).
-So the BLAS path is taken only when every BLAS runs one thread.
+cores, so an axpy right after numpy's matrix products can wait for a pool
+to hand the cores over, many times as long as the step itself. So the BLAS
+path is taken only when every BLAS runs one thread.
 """
 
 import numpy as np
@@ -22,7 +21,7 @@ _controller = None
 def blas_is_serial():
     """Whether every loaded BLAS library runs a single thread.
 
-    The libraries are found once (a scan of the process, milliseconds) and
+    The libraries are found once (a scan of the process) and
     only their thread counts are asked for afterwards.
     """
     global _controller

@@ -1,6 +1,7 @@
 """Output layers paired with their cross-entropy loss.
 
-Both pairs are canonical links (note 002): for softmax with categorical
+Both pairs are canonical links (Henrik Lund Mortensen, *Neural Networks: A
+simple example*): for softmax with categorical
 cross-entropy, and for the logistic sigmoid with binary cross-entropy, the
 derivative of the loss with respect to the output pre-activation ``Z_L`` is
 
@@ -135,6 +136,6 @@ def output_error(A, Y, sample_scale, out):
     out : ndarray
         The output error.
     """
-    np.subtract(A, Y, out=out)  # note 002: d(cross-entropy)/dZ_L = A_L - Y
+    np.subtract(A, Y, out=out)  # d(cross-entropy)/dZ_L = A_L - Y
     out *= sample_scale
     return out

@@ -1,9 +1,10 @@
 """The stochastic solvers' training loop: epochs of mini-batch steps.
 
-Each batch takes the steps of the notes' stochastic gradient descent: the
-forward and backward pass give the gradient of the batch's weighted mean
-loss, the penalty adds its part, and the optimizer updates every parameter in
-one vector operation.
+Each batch takes a step of mini-batch stochastic gradient descent, as in
+Dihui Lai's *Lecture Note 07: Neural Network* (section 4) and Anderson Chau's
+notes (Algo 1): the forward and backward pass give the gradient of the
+batch's weighted mean loss, the penalty adds its part, and the optimizer
+updates every parameter in one vector operation.
 
 Training never ends in silent garbage. After every epoch the trainer checks
 that the loss is finite and has not exploded, and that the weights and the
