@@ -294,11 +294,10 @@ default=None
         if first_pass:
             self._initialize(layer_units, spec, X.dtype)
         else:
+            # A warm fit, like partial_fit, continues the generator of the
+            # previous call, so that two warm fits of n epochs shuffle the
+            # batches as one fit of 2n does.
             self._check_architecture(layer_units)
-            if not incremental:
-                self._training_state.random_state = check_random_state(
-                    self.random_state
-                )
         self._hidden_activations = spec.activations
         state = self._training_state
         if any(spec.dropout_rates) and state.dropout_seed is None:

@@ -77,8 +77,9 @@ warm_start : bool, default=False
     Reuse the previous solution as initialisation of the next ``fit``,
     together with the optimizer's state (Adam's moments and step count,
     SGD's velocity and learning rate) as long as the optimizer's
-    hyperparameters are unchanged. A warm refit runs up to ``max_iter``
-    epochs again.
+    hyperparameters are unchanged, and the random generator that shuffles
+    the batches: two warm fits of n epochs equal one fit of 2n. A warm refit
+    runs up to ``max_iter`` epochs again.
 
 momentum : float, default=0.9
     Momentum of 'sgd', in [0, 1].

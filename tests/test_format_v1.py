@@ -4,7 +4,9 @@ The files in ``tests/data/format_v1`` were written by ``save_model`` of
 release 0.1.0 (numpy code path), together with ``expected.npz``: the
 probabilities each model gave, and the weights after one more
 ``partial_fit`` or warm ``fit`` there. Loaded today, each model predicts the
-same and continues training the same.
+same and continues training the same. The model continued by a warm fit does
+not shuffle: 0.1.0 re-seeded the generator at every warm fit, where a warm
+fit now continues it.
 """
 
 import warnings
