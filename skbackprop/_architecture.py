@@ -1,5 +1,6 @@
 """The network an estimator's parameters describe, checked before training."""
 
+import os
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -12,6 +13,7 @@ __all__ = [
     "NetworkSpec",
     "STOCHASTIC_SOLVERS",
     "check_layers",
+    "check_fits_in_memory",
     "check_parameters_describe",
     "network_spec",
 ]
@@ -64,6 +66,59 @@ def network_spec(estimator):
                 "gradient steps to clip (its line search sets the step)."
             )
     return NetworkSpec(sizes, activations, rates)
+
+
+# Parameter-sized vectors training holds: the parameters, their gradient, the
+# weights of the last finished epoch, the initial draw (float64) until it is
+# copied in, and the optimizer's state (Adam's two moments at most).
+_TRAINING_VECTORS = 6
+
+
+def _physical_memory():
+    """Bytes of physical memory, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _bytes(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def check_fits_in_memory(layer_units, dtype, memory=None):
+    """Refuse a network too large to train here, before allocating any of it.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Units per layer, input first.
+    dtype : numpy dtype
+        Dtype of the parameters.
+    memory : int or None, default=None
+        Bytes available; by default the machine's physical memory (no check
+        where the system does not say).
+
+    Raises
+    ------
+    MemoryError
+        With the number of parameters and the bytes training would need.
+    """
+    memory = _physical_memory() if memory is None else memory
+    n_params = sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    needed = n_params * (
+        (_TRAINING_VECTORS - 1) * np.dtype(dtype).itemsize + np.float64().itemsize
+    )
+    if memory is not None and needed > memory:
+        raise MemoryError(
+            f"The network of layer sizes {list(layer_units)} has {n_params:,} "
+            f"parameters: training it in {np.dtype(dtype)} needs about "
+            f"{_bytes(needed)}, more than the {_bytes(memory)} of memory here. "
+            f"Choose smaller hidden_layer_sizes."
+        )
 
 
 def _hidden_sizes(sizes):

@@ -35,6 +35,7 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS
 from ._architecture import (
     STOCHASTIC_SOLVERS,
+    check_fits_in_memory,
     check_layers,
     check_parameters_describe,
     network_spec,
@@ -284,6 +285,7 @@ default=None
             X, y, sample_weight, incremental, reset=first_pass
         )
         layer_units = [X.shape[1], *spec.hidden_sizes, self._target_encoding.n_outputs]
+        check_fits_in_memory(layer_units, X.dtype)
         # Everything that can refuse the data is checked before a fresh model
         # replaces the fitted one.
         sample_weight = self._weight_samples(targets, sample_weight)
