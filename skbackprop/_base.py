@@ -301,13 +301,28 @@ default=None
             # batches as one fit of 2n does.
             self._check_architecture(layer_units)
         self._hidden_activations = spec.activations
-        state = self._training_state
-        if any(spec.dropout_rates) and state.dropout_seed is None:
-            # Dropout masks hash the sample with this seed (see _dropout). It is
-            # drawn only when needed, so that without dropout the generator
-            # gives the same batches as scikit-learn's MLP.
-            state.dropout_seed = int(state.random_state.randint(np.iinfo(np.int32).max))
+        if any(spec.dropout_rates):
+            self._training_state.draw_dropout_seed()
 
+        progress = self._progress(X, y, sample_weight)
+        network = Network(layer_units, spec.activations, self.out_activation_, X.dtype)
+        network.set_weights(self.coefs_, self.intercepts_)
+        # From here on the fitted weights are views of the training buffer.
+        self.coefs_, self.intercepts_ = network.coefs, network.intercepts
+        self._trainer(
+            network,
+            (X, targets, sample_weight),
+            validation,
+            spec.dropout_rates,
+            progress,
+            incremental,
+            first_pass,
+        ).run()
+        progress.end_fit()
+        return self
+
+    def _progress(self, X, y, sample_weight):
+        """Open the fit for scikit-learn's callbacks."""
         # One subtask per epoch; L-BFGS also opens one for the iteration that
         # never runs after the last.
         context = self._init_callback_context(
@@ -316,31 +331,27 @@ default=None
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         progress = FitProgress(self, context, X, y, metadata)
         progress.begin_fit()
+        return progress
 
+    def _trainer(
+        self, network, data, validation, dropout_rates, progress, incremental, first
+    ):
+        """The trainer of the solver, with the optimizer it keeps or makes."""
         use_blas = blas_is_serial()
-        network = Network(layer_units, spec.activations, self.out_activation_, X.dtype)
-        network.set_weights(self.coefs_, self.intercepts_)
-        # From here on the fitted weights are views of the training buffer.
-        self.coefs_, self.intercepts_ = network.coefs, network.intercepts
-        data = (X, targets, sample_weight)
-        if self.solver in STOCHASTIC_SOLVERS:
-            self._prepare_stochastic_state(network, first_pass)
-            state.optimizer.use_blas(use_blas)
-            trainer = StochasticTrainer(
-                self,
-                network,
-                data,
-                validation,
-                spec.dropout_rates,
-                progress,
-                incremental,
-                use_blas,
-            )
-        else:
-            trainer = LbfgsTrainer(self, network, data, validation, progress, use_blas)
-        trainer.run()
-        progress.end_fit()
-        return self
+        if self.solver not in STOCHASTIC_SOLVERS:
+            return LbfgsTrainer(self, network, data, validation, progress, use_blas)
+        self._prepare_stochastic_state(network, first)
+        self._training_state.optimizer.use_blas(use_blas)
+        return StochasticTrainer(
+            self,
+            network,
+            data,
+            validation,
+            dropout_rates,
+            progress,
+            incremental,
+            use_blas,
+        )
 
     def _initialize(self, layer_units, spec, dtype):
         """Set the fitted attributes of a fresh model and draw its weights."""

@@ -115,6 +115,16 @@ class TrainingState:
         if track_validation:
             self.track_validation()
 
+    def draw_dropout_seed(self):
+        """Draw the dropout masks' seed, once.
+
+        Dropout masks hash the sample with this seed (see ``_dropout``). It is
+        drawn only when dropout is first used, so that without dropout the
+        generator gives the same batches as scikit-learn's MLP.
+        """
+        if self.dropout_seed is None:
+            self.dropout_seed = int(self.random_state.randint(np.iinfo(np.int32).max))
+
     # -------------------------------------------------------- early stopping
     def track_validation(self):
         """Watch the validation score from now on (early stopping turned on)."""
