@@ -93,6 +93,9 @@ def for_dtype(dtype):
     module or None
         :mod:`skbackprop._numba_kernels` when :func:`enabled`, else None.
     """
+    # Called a few times per batch: the ready case first, without a call.
+    if use_kernels and dtype in _ready:
+        return _module
     return _module if enabled(dtype) else None
 
 

@@ -117,6 +117,10 @@ class StochasticTrainer:
             self.state.random_state,
         )
         self.optimizer = self.state.optimizer
+        # Clipping needs the whole gradient before the step; otherwise the
+        # optimizer adds the L2 gradient and measures norms in its own pass.
+        clipping = est.max_grad_norm is not None
+        self._update = self._clipped_step if clipping else self._fused_step
         self.penalty = WeightPenalty(
             est.alpha, est.alpha_l1, network.n_coef, network.dtype, use_blas
         )
@@ -214,12 +218,9 @@ class StochasticTrainer:
             if batch.sample_weight is None
             else float(batch.sample_weight.sum())
         )
-        loss += self.penalty.add_l1(self.weights, self.weight_grads, weight)
-        if self.estimator.max_grad_norm is None:
-            loss += self._fused_step(weight)
-        else:
-            loss += self._clipped_step(weight)
-        return loss, weight
+        if self.penalty.alpha_l1:
+            loss += self.penalty.add_l1(self.weights, self.weight_grads, weight)
+        return loss + self._update(weight), weight
 
     def _fused_step(self, weight):
         """Add the L2 gradient, measure and update in one optimizer step.

@@ -69,13 +69,10 @@ class ClassTargets:
         self.binarizer = binarizer
         self.classes = binarizer.classes_
         self.multilabel = binarizer.y_type_ == "multilabel-indicator"
-
-    @property
-    def n_outputs(self):
-        """Output units: one per label or class, a single one for binary."""
-        if self.multilabel or len(self.classes) > 2:
-            return len(self.classes)
-        return 1
+        # Output units: one per label or class, a single one for binary.
+        self.n_outputs = (
+            len(self.classes) if self.multilabel or len(self.classes) > 2 else 1
+        )
 
     @property
     def output_activation(self):
