@@ -1,15 +1,18 @@
 """skbackprop: multilayer perceptrons trained by backpropagation.
 
-:class:`MLPBackpropClassifier` is a drop-in replacement for
-:class:`sklearn.neural_network.MLPClassifier`, written on numpy and scipy.
+:class:`MLPBackpropClassifier` and :class:`MLPBackpropRegressor` are drop-in
+replacements for scikit-learn's :class:`~sklearn.neural_network.MLPClassifier`
+and :class:`~sklearn.neural_network.MLPRegressor`, written on numpy and scipy.
 """
 
 from ._classifier import MLPBackpropClassifier
 from ._gradient_check import check_gradients
 from ._persistence import load_model, save_model
+from ._regressor import MLPBackpropRegressor
 
 __all__ = [
     "MLPBackpropClassifier",
+    "MLPBackpropRegressor",
     "check_gradients",
     "__version__",
     "load_model",

@@ -148,7 +148,7 @@ def _dropout_rates(dropout, n_hidden):
     return rates
 
 
-def check_parameters_describe(estimator, coefs, activations):
+def check_parameters_describe(estimator, coefs, activations, out_activation):
     """Check that the parameters that shape the network match its weights.
 
     Raises
@@ -168,6 +168,12 @@ def check_parameters_describe(estimator, coefs, activations):
         mismatches.append(
             f"activation={estimator.activation!r} but the network's hidden layers "
             f"use {list(activations)}"
+        )
+    expected = estimator._target_encoding.output_activation
+    if out_activation != expected:
+        mismatches.append(
+            f"they ask for the output activation {expected!r} but the network's "
+            f"is {out_activation!r}"
         )
     if mismatches:
         raise ValueError(

@@ -284,14 +284,16 @@ default=None
         X, targets, sample_weight = self._validate_training_data(
             X, y, sample_weight, incremental, reset=first_pass
         )
-        layer_units = [X.shape[1], *spec.hidden_sizes, self._target_encoding.n_outputs]
+        layer_units = [X.shape[1], *spec.hidden_sizes, self._n_outputs(targets)]
         check_fits_in_memory(layer_units, X.dtype)
         # Everything that can refuse the data is checked before a fresh model
         # replaces the fitted one.
         sample_weight = self._weight_samples(targets, sample_weight)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(X.dtype, copy=False)
-        validation = self._validate_validation_data(*validation, dtype=X.dtype)
+        validation = self._validate_validation_data(
+            *validation, dtype=X.dtype, n_outputs=layer_units[-1]
+        )
 
         if first_pass:
             self._initialize(layer_units, spec, X.dtype)
@@ -305,7 +307,7 @@ default=None
             self._training_state.draw_dropout_seed()
 
         progress = self._progress(X, y, sample_weight)
-        network = Network(layer_units, spec.activations, self.out_activation_, X.dtype)
+        network = Network(layer_units, spec.activations, self._output_layer, X.dtype)
         network.set_weights(self.coefs_, self.intercepts_)
         # From here on the fitted weights are views of the training buffer.
         self.coefs_, self.intercepts_ = network.coefs, network.intercepts
@@ -379,6 +381,13 @@ default=None
                 f"{fitted_units} but the parameters and data now give "
                 f"{list(layer_units)}. Refit with warm_start=False."
             )
+        output = self._target_encoding.output_activation
+        if output != self.out_activation_:
+            raise ValueError(
+                f"Cannot continue training: the fitted network's output "
+                f"activation is {self.out_activation_!r} but the parameters now "
+                f"ask for {output!r}. Refit with warm_start=False."
+            )
 
     def _prepare_stochastic_state(self, network, first_pass):
         """Keep or rebuild the optimizer, and the early-stopping bookkeeping."""
@@ -413,6 +422,7 @@ default=None
             y,
             accept_sparse=_SPARSE_FORMATS,
             multi_output=True,
+            y_numeric=self._numeric_targets,
             dtype=_DTYPES,
             reset=reset,
         )
@@ -439,7 +449,9 @@ default=None
             X = X.tocsr()
         return X, targets, sample_weight
 
-    def _validate_validation_data(self, X_val, y_val, sample_weight_val, dtype):
+    def _validate_validation_data(
+        self, X_val, y_val, sample_weight_val, dtype, n_outputs
+    ):
         """Validate ``X_val``, ``y_val`` and their weights, or return None."""
         if X_val is None and y_val is None:
             if sample_weight_val is not None:
@@ -457,7 +469,7 @@ default=None
             raise ValueError(
                 f"X_val has {X_val.shape[0]} samples but y_val has {y_val.shape[0]}."
             )
-        targets = self._encode_validation_targets(y_val)
+        targets = self._encode_validation_targets(y_val, n_outputs)
         if sample_weight_val is not None:
             sample_weight_val = _check_sample_weight(
                 sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
@@ -466,6 +478,9 @@ default=None
         if sp.issparse(X_val):
             X_val = X_val.tocsr()
         return X_val, targets, sample_weight_val
+
+    # Whether validation turns the targets into numbers (regression).
+    _numeric_targets = False
 
     def _weight_samples(self, targets, sample_weight):
         """The sample weights training uses; an estimator may scale them."""
@@ -595,13 +610,16 @@ default=None
         check_is_fitted(self)
         coefs = [np.asarray(c) for c in self.coefs_]
         intercepts = [np.asarray(b) for b in self.intercepts_]
-        check_parameters_describe(self, coefs, self._hidden_activations)
+        check_parameters_describe(
+            self, coefs, self._hidden_activations, self.out_activation_
+        )
         return {
             "n_features_in_": self.n_features_in_,
             "feature_names_in_": getattr(self, "feature_names_in_", None),
             "coefs_": coefs,
             "intercepts_": intercepts,
             "hidden_activations": list(self._hidden_activations),
+            "out_activation_": self.out_activation_,
             "training": self._training_state.to_dict(),
             **self._get_target_state(),
         }
@@ -638,6 +656,7 @@ default=None
                 "coefs_",
                 "intercepts_",
                 "hidden_activations",
+                "out_activation_",
                 "training",
                 *self._target_state_keys,
             ],
@@ -666,8 +685,8 @@ default=None
             )
         for i, name in enumerate(activations):
             check_str(name, f"hidden_activations[{i}]", set(ACTIVATIONS))
-        check_parameters_describe(self, coefs, activations)
         self._set_target_state(fitted, n_outputs=units[-1])
+        check_parameters_describe(self, coefs, activations, fitted["out_activation_"])
         n_coef = sum(c.size for c in coefs)
         self._training_state = TrainingState.from_dict(
             fitted["training"], n_coef + sum(units[1:]), n_coef, coefs[0].dtype

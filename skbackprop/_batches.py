@@ -44,8 +44,10 @@ class BatchSource:
     targets : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Compact targets, turned into output rows a batch at a time by
         ``encoding``.
-    encoding : ClassTargets
-        The targets' encoding: ``rows(targets, dtype, out)``, ``n_outputs``.
+    encoding : ClassTargets or RegressionTargets
+        Turns compact targets into output rows: ``rows(targets, dtype, out)``.
+    n_outputs : int
+        Output units of the network.
     sample_weight : ndarray of shape (n_samples,) or None
         Per-sample weights.
     keys : ndarray of shape (n_samples,) or None
@@ -63,6 +65,7 @@ class BatchSource:
         X,
         targets,
         encoding,
+        n_outputs,
         sample_weight,
         keys,
         batch_size,
@@ -79,7 +82,7 @@ class BatchSource:
         # the length only).
         index_dtype = np.int32 if self.n_samples < 2**31 else np.intp
         self.order = np.arange(self.n_samples, dtype=index_dtype)
-        self._Y_buffer = np.empty((batch_size, encoding.n_outputs), dtype=X.dtype)
+        self._Y_buffer = np.empty((batch_size, n_outputs), dtype=X.dtype)
         if shuffle:
             self._X_buffer = (
                 None

@@ -237,6 +237,13 @@ scoring : str, callable or None, default=None
     def _target_encoding(self):
         return ClassTargets(self._label_binarizer)
 
+    @property
+    def _output_layer(self):
+        return OUTPUT_LAYERS[self._target_encoding.output_activation]
+
+    def _n_outputs(self, targets):
+        return self._target_encoding.n_outputs
+
     def _encode_targets(self, y, incremental):
         """Check the labels, fix the classes on a fresh fit, encode ``y``."""
         check_classification_targets(y)
@@ -263,7 +270,7 @@ scoring : str, callable or None, default=None
                     )
         return self._target_encoding.encode(y)
 
-    def _encode_validation_targets(self, y_val):
+    def _encode_validation_targets(self, y_val, n_outputs):
         encoding = self._target_encoding
         if not encoding.multilabel:
             unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
@@ -301,7 +308,8 @@ scoring : str, callable or None, default=None
         """
         check_is_fitted(self)
         logits = self._logits(X)
-        probabilities = OUTPUT_LAYERS[self.out_activation_].activate(logits, out=logits)
+        output = OUTPUT_LAYERS[self.out_activation_]
+        probabilities = output.activate(logits, out=logits)
         return self._target_encoding.decode(probabilities)
 
     def _class_logits(self, X):

@@ -91,6 +91,7 @@ def describe(metadata, read_array, names, estimator_class):
         "coefs_": [read_array(f"coefs_{i}") for i in range(n_layers)],
         "intercepts_": [read_array(f"intercepts_{i}") for i in range(n_layers)],
         "hidden_activations": old["hidden_activations"],
+        "out_activation_": old["out_activation_"],
         "classes_": classes.astype(object) if old["classes_object"] else classes,
         "label_type": old["label_type"],
         "sparse_label_input": old["sparse_label_input"],

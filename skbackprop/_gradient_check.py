@@ -139,9 +139,7 @@ def _objective(probe, X, y, sample_weight):
         sample_weight = sample_weight.astype(np.float64)
 
     units = [X.shape[1]] + [c.shape[1] for c in probe.coefs_]
-    network = Network(
-        units, probe._hidden_activations, probe.out_activation_, np.float64
-    )
+    network = Network(units, probe._hidden_activations, probe._output_layer, np.float64)
     network.set_weights(probe.coefs_, probe.intercepts_)
     penalty = WeightPenalty(probe.alpha, probe.alpha_l1, network.n_coef, np.float64)
     Y = probe._target_encoding.rows(targets, np.float64)

@@ -1,4 +1,4 @@
-"""Output layers paired with their cross-entropy loss.
+"""Output layers paired with their loss: cross-entropy, and the regression losses.
 
 Both pairs are canonical links (Henrik Lund Mortensen, *Neural Networks: A
 simple example*): for softmax with categorical
@@ -18,36 +18,76 @@ where ``log(p)`` would underflow to ``-inf``.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, xlogy
 
 from . import _kernels
 
-__all__ = ["OUTPUT_LAYERS", "OutputLayer", "output_error"]
+__all__ = [
+    "OUTPUT_LAYERS",
+    "REGRESSION_LOSSES",
+    "OutputLayer",
+    "output_error",
+    "regression_output",
+]
+
+
+def output_error(A, Y, sample_scale, out):
+    """Output error ``dZ_L = (A_L - Y) * s`` of the canonical-link losses.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_samples, n_outputs)
+        Output activations ``A_L``.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets.
+    sample_scale : float or ndarray of shape (n_samples, 1)
+        Per-sample factor ``sample_weight / sum(sample_weight)`` (or
+        ``1 / n_samples``) that turns the summed loss into the weighted mean.
+    out : ndarray of shape (n_samples, n_outputs)
+        Buffer that receives the error.
+
+    Returns
+    -------
+    out : ndarray
+        The output error.
+    """
+    np.subtract(A, Y, out=out)  # d(loss)/dZ_L = A_L - Y for a canonical link
+    out *= sample_scale
+    return out
 
 
 @dataclass(frozen=True)
 class OutputLayer:
-    """An output activation and the cross-entropy loss that goes with it.
+    """An output activation and the loss that goes with it.
 
     Attributes
     ----------
     name : str
-        ``'softmax'`` (multiclass) or ``'logistic'`` (binary and multilabel).
+        The output activation: ``'softmax'`` (multiclass), ``'logistic'``
+        (binary and multilabel), ``'identity'`` or ``'exp'`` (regression).
     activate : callable
-        ``activate(Z, out)`` writes the probabilities ``A_L`` into ``out``.
-    log_activate : callable
-        ``log_activate(Z)`` returns ``log(A_L)`` computed stably from ``Z``.
+        ``activate(Z, out)`` writes the outputs ``A_L`` into ``out``.
     activate_and_loss : callable
         ``activate_and_loss(Z, out, Y, sample_weight)`` writes ``A_L`` into
-        ``out`` and returns the (sample-weighted) sum of per-sample losses.
+        ``out`` and returns the (sample-weighted) sum of per-sample losses,
+        each summed over the outputs.
+    error : callable
+        ``error(A, Y, sample_scale, out)`` writes the output error
+        ``dZ_L``, the loss's derivative with respect to ``Z_L``, scaled per
+        sample by ``sample_scale``; :func:`output_error` for canonical links.
+    log_activate : callable or None
+        ``log_activate(Z)`` returns ``log(A_L)`` computed stably from ``Z``
+        (classification only).
     """
 
     name: str
     activate: Callable
-    log_activate: Callable
     activate_and_loss: Callable
+    error: Callable = output_error
+    log_activate: Callable | None = None
 
 
 def _weighted_sum(per_sample, sample_weight):
@@ -111,31 +151,133 @@ def _logistic_and_loss(Z, out, Y, sample_weight):
 
 
 OUTPUT_LAYERS = {
-    "softmax": OutputLayer("softmax", _softmax, _log_softmax, _softmax_and_loss),
-    "logistic": OutputLayer("logistic", _logistic, _log_logistic, _logistic_and_loss),
+    "softmax": OutputLayer(
+        "softmax", _softmax, _softmax_and_loss, log_activate=_log_softmax
+    ),
+    "logistic": OutputLayer(
+        "logistic", _logistic, _logistic_and_loss, log_activate=_log_logistic
+    ),
 }
 
 
-def output_error(A, Y, sample_scale, out):
-    """Output error ``dZ_L = (A_L - Y) * s`` of the canonical-link losses.
+# Regression. With r = A - Y per output, each loss below and its derivative
+# with respect to Z_L (the output error before the per-sample scale):
+#   squared_error   C = r^2 / 2                       dC/dZ = r
+#   absolute_error  C = |r|                           dC/dZ = sign(r)
+#   huber           C = r^2 / 2 if |r| <= d,          dC/dZ = clip(r, -d, d)
+#                       d (|r| - d / 2) otherwise
+#   quantile        C = max(q (Y - A), (q - 1) (Y - A))
+#                                                     dC/dZ = 1 - q if r > 0,
+#                                                             -q if r < 0, else 0
+#   poisson         A = exp(Z), C = A - Y Z + Y log Y - Y (half the deviance)
+#                                                     dC/dZ = A - Y
+# The identity output makes squared_error, and exp makes poisson, canonical
+# links: their output error is A - Y, as for cross-entropy.
+REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber", "quantile")
+
+
+def _identity(Z, out):
+    if out is not Z:
+        np.copyto(out, Z)
+    return out
+
+
+def _exp(Z, out):
+    return np.exp(Z, out=out)
+
+
+def _squared_error(Z, A, Y):
+    r = A - Y
+    return 0.5 * r * r
+
+
+def _absolute_error(Z, A, Y):
+    return np.abs(A - Y)
+
+
+def _huber(Z, A, Y, delta):
+    r = np.abs(A - Y)
+    return np.where(r <= delta, 0.5 * r * r, delta * (r - 0.5 * delta))
+
+
+def _huber_error(A, Y, out, delta):
+    np.subtract(A, Y, out=out)
+    return np.clip(out, -delta, delta, out=out)
+
+
+def _absolute_error_error(A, Y, out):
+    np.subtract(A, Y, out=out)
+    return np.sign(out, out=out)
+
+
+def _quantile(Z, A, Y, q):
+    residual = Y - A
+    return np.maximum(q * residual, (q - 1) * residual)
+
+
+def _quantile_error(A, Y, out, q):
+    np.subtract(A, Y, out=out)
+    return np.select([out > 0, out < 0], [1.0 - q, -q], 0.0).astype(
+        out.dtype, copy=False
+    )
+
+
+def _poisson(Z, A, Y):
+    return A - Y * Z + (xlogy(Y, Y) - Y)
+
+
+def _regression_layer(name, activate, loss, error=None):
+    """An OutputLayer from an element-wise loss and its output error."""
+
+    def activate_and_loss(Z, out, Y, sample_weight):
+        A = activate(Z, out)
+        return _weighted_sum(loss(Z, A, Y).sum(axis=1), sample_weight)
+
+    if error is None:
+        return OutputLayer(name, activate, activate_and_loss)
+
+    def scaled_error(A, Y, sample_scale, out):
+        np.copyto(out, error(A, Y, out))
+        out *= sample_scale
+        return out
+
+    return OutputLayer(name, activate, activate_and_loss, scaled_error)
+
+
+def regression_output(loss, huber_delta=1.0, quantile=0.5):
+    """The output layer of a regression loss.
 
     Parameters
     ----------
-    A : ndarray of shape (n_samples, n_outputs)
-        Output probabilities ``A_L``.
-    Y : ndarray of shape (n_samples, n_outputs)
-        Binarized targets.
-    sample_scale : float or ndarray of shape (n_samples, 1)
-        Per-sample factor ``sample_weight / sum(sample_weight)`` (or
-        ``1 / n_samples``) that turns the summed loss into the weighted mean.
-    out : ndarray of shape (n_samples, n_outputs)
-        Buffer that receives the error.
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber', 'quantile'}
+        The loss; 'poisson' takes the ``exp`` output, the others ``identity``.
+    huber_delta : float, default=1.0
+        Where the Huber loss turns from quadratic to linear.
+    quantile : float, default=0.5
+        The quantile the pinball loss estimates, in (0, 1).
 
     Returns
     -------
-    out : ndarray
-        The output error.
+    OutputLayer
     """
-    np.subtract(A, Y, out=out)  # d(cross-entropy)/dZ_L = A_L - Y
-    out *= sample_scale
-    return out
+    if loss == "poisson":
+        return _regression_layer("exp", _exp, _poisson)
+    if loss == "squared_error":
+        return _regression_layer("identity", _identity, _squared_error)
+    if loss == "absolute_error":
+        return _regression_layer(
+            "identity", _identity, _absolute_error, _absolute_error_error
+        )
+    if loss == "huber":
+        return _regression_layer(
+            "identity",
+            _identity,
+            partial(_huber, delta=huber_delta),
+            partial(_huber_error, delta=huber_delta),
+        )
+    return _regression_layer(
+        "identity",
+        _identity,
+        partial(_quantile, q=quantile),
+        partial(_quantile_error, q=quantile),
+    )

@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._activations import ACTIVATIONS
-from ._losses import OUTPUT_LAYERS, output_error
+from ._losses import OUTPUT_LAYERS
 
 __all__ = ["Network", "forward", "forward_logits"]
 
@@ -54,8 +54,9 @@ class Network:
         Units per layer, input first and output last.
     hidden_activations : sequence of str
         Canonical activation name of each hidden layer.
-    output : {'softmax', 'logistic'}
-        Output activation, which fixes the cross-entropy loss.
+    output : OutputLayer or {'softmax', 'logistic'}
+        The output layer and its loss (see :mod:`._losses`), or the name of
+        a classification output layer.
     dtype : numpy dtype
         Floating dtype of parameters and buffers.
 
@@ -79,7 +80,7 @@ class Network:
     def __init__(self, layer_units, hidden_activations, output, dtype):
         self.layer_units = tuple(int(u) for u in layer_units)
         self.hidden_activations = tuple(ACTIVATIONS[a] for a in hidden_activations)
-        self.output = OUTPUT_LAYERS[output]
+        self.output = OUTPUT_LAYERS[output] if isinstance(output, str) else output
         self.dtype = np.dtype(dtype)
 
         shapes = list(pairwise(self.layer_units))
@@ -198,7 +199,7 @@ class Network:
         loss /= weight_sum
 
         # (1) output error
-        output_error(As[L - 1], Y, sample_scale, out=dZs[L - 1])
+        self.output.error(As[L - 1], Y, sample_scale, out=dZs[L - 1])
         for l in range(L - 1, -1, -1):
             if l == 0:
                 A_prev = X

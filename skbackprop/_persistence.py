@@ -34,12 +34,15 @@ import numpy as np
 from . import _format_v1
 from ._classifier import MLPBackpropClassifier
 from ._codec import Decoder, Encoder, FormatError, fail
+from ._regressor import MLPBackpropRegressor
 
 __all__ = ["load_model", "save_model"]
 
 FORMAT_NAME = "skbackprop-model"
 FORMAT_VERSION = 2
-ESTIMATORS = {cls.__name__: cls for cls in (MLPBackpropClassifier,)}
+ESTIMATORS = {
+    cls.__name__: cls for cls in (MLPBackpropClassifier, MLPBackpropRegressor)
+}
 
 _METADATA = "metadata.json"
 # A generous bound for the JSON (parameters, loss curve, feature names): no

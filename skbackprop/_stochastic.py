@@ -110,6 +110,7 @@ class StochasticTrainer:
             X,
             targets,
             est._target_encoding,
+            network.layer_units[-1],
             sample_weight,
             keys,
             size,

@@ -119,3 +119,37 @@ class ClassTargets:
         if self.single_output:
             probabilities = probabilities.ravel()
         return self.binarizer.inverse_transform(probabilities)
+
+
+class RegressionTargets:
+    """A regressor's targets: the values themselves, one column per output.
+
+    Parameters
+    ----------
+    loss : str
+        The regression loss; 'poisson' predicts through an ``exp`` output.
+    """
+
+    def __init__(self, loss):
+        self.output_activation = "exp" if loss == "poisson" else "identity"
+
+    @staticmethod
+    def strata(targets):
+        """None: a validation split of values is not stratified."""
+        return None
+
+    @staticmethod
+    def rows(targets, dtype, out=None):
+        """The target rows ``Y`` in ``dtype``, in ``out`` if given."""
+        if out is None:
+            return targets.astype(dtype)
+        Y = out[: targets.shape[0]]
+        Y[...] = targets
+        return Y
+
+    @staticmethod
+    def labels(targets):
+        """``y`` as the user gave it: 1-D for a single output."""
+        return targets.ravel() if targets.shape[1] == 1 else targets
+
+    decode = labels  # predictions have the shape of y

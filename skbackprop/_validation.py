@@ -3,7 +3,6 @@
 import numpy as np
 
 from ._holdout import grouped_validation_split
-from ._losses import OUTPUT_LAYERS
 from ._network import forward_logits
 
 __all__ = ["ValidationMonitor", "hold_out"]
@@ -79,7 +78,7 @@ class ValidationMonitor:
         )
         if not np.isfinite(logits).all():
             return np.nan, np.nan
-        output = OUTPUT_LAYERS[est.out_activation_]
+        output = est._output_layer
         outputs = np.empty_like(logits)
         loss = (
             output.activate_and_loss(logits, outputs, self.Y, self.sample_weight)
