@@ -90,7 +90,8 @@ class BaseMLPBackprop(
 ):
     """Base of the multilayer perceptrons trained by backpropagation.
 
-    Not meant to be used directly; see :class:`MLPBackpropClassifier`.
+    Not meant to be used directly; see :class:`MLPBackpropClassifier` and
+    :class:`MLPBackpropRegressor`.
     """
 
     _parameter_constraints: dict = {
@@ -227,8 +228,8 @@ class BaseMLPBackprop(
             The input data.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The targets: class labels, or a label indicator matrix for
-            multilabel classification.
+            The targets: class labels or a label indicator matrix for a
+            classifier, real values (one column per output) for a regressor.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples; the loss and its gradient are
