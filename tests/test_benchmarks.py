@@ -1,4 +1,4 @@
-"""The benchmark suite runs end to end (timings are not judged here)."""
+"""The benchmark suite runs end to end for both tasks (timings are not judged)."""
 
 import os
 import subprocess
@@ -21,7 +21,8 @@ def test_benchmark_suite_quick_run(tmp_path, kernels):
         str(ROOT / "benchmarks" / "run.py"),
         "--quick",
         "--datasets",
-        "digits",
+        # One small case of each task: classification, then regression.
+        "digits,diabetes",
         "--no-torch",
         "--output-dir",
         str(tmp_path),
@@ -35,9 +36,20 @@ def test_benchmark_suite_quick_run(tmp_path, kernels):
     # The header says which of our code paths was measured.
     expected = "compiled kernels on" if kernels == "on" else "numpy path"
     assert expected in report
-    # Both contenders measured and the table of ratios reported (targets and
-    # verdicts live in benchmarks/README.md, not in the report).
+    # Both tasks' contenders measured and their tables of ratios reported
+    # (targets and verdicts live in benchmarks/README.md, not in the report).
     assert "MLPClassifier" in report and "MLPBackpropClassifier" in report
-    assert "## Ratios" in report
+    assert "MLPRegressor" in report and "MLPBackpropRegressor" in report
+    assert "## Classification: ratios to MLPClassifier" in report
+    assert "## Regression: ratios to MLPRegressor" in report
     assert "fit time / MLPClassifier" in report
+    assert "fit time / MLPRegressor" in report
+    assert "predict rows/s / MLPRegressor" in report
+    assert "test R² ours − sklearn" in report
+    # Each task's rows sit in its own tables, one per dtype.
+    classification, regression = report.split("## Regression:", 1)
+    for dtype in ("float32", "float64"):
+        assert f"| 1 | digits | {dtype} |" in classification
+        assert f"| 1 | diabetes | {dtype} |" in regression
+    assert "| diabetes |" not in classification and "| digits |" not in regression
     assert (tmp_path / "results.png").stat().st_size > 0
