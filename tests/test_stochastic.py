@@ -1,0 +1,108 @@
+"""The stochastic solvers' training loop (``skbackprop._stochastic``).
+
+A batch whose weights are all zero takes no step. Training never ends in
+silent garbage: the first epoch that diverges is undone, the weights are those
+of the last sound epoch (bit for bit those of a run stopped there by
+``max_iter``), a diverged ``partial_fit`` call leaves the weights as the
+previous call left them, and a warning says what happened.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skbackprop import MLPBackpropClassifier
+from tests._data import blobs, unscaled_binary
+from tests._estimators import (
+    all_weights,
+    assert_same_weights,
+    assert_valid_probabilities,
+    quiet_fit,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_mini_batch_of_zero_weights_is_skipped(solver):
+    # A batch whose weights are all zero holds no data: it must neither
+    # divide by its zero total weight nor take a step. Without shuffling,
+    # training then equals training on the data without those rows.
+    X, y = blobs(n_samples=12)
+    weights = np.array([1.0, 2.0, 0.0, 0.0, 1.0, 3.0, 0.0, 0.0, 1.0, 1.0, 2.0, 1.0])
+    params = dict(
+        hidden_layer_sizes=(5,),
+        solver=solver,
+        batch_size=2,
+        shuffle=False,
+        max_iter=6,
+        random_state=0,
+    )
+    weighted = quiet_fit(MLPBackpropClassifier(**params), X, y, sample_weight=weights)
+    kept = weights > 0
+    reference = quiet_fit(
+        MLPBackpropClassifier(**params), X[kept], y[kept], sample_weight=weights[kept]
+    )
+    assert_same_weights(weighted, reference)
+    assert weighted.loss_curve_ == reference.loss_curve_
+    assert_valid_probabilities(weighted, X)
+
+
+@pytest.mark.parametrize(
+    "solver, learning_rate_init",
+    [("adam", 1e6), ("adam", 1e10), ("sgd", 1e3)],
+)
+@pytest.mark.parametrize("activation", ["relu", "identity", "gelu"])
+def test_stochastic_divergence_keeps_the_last_sound_epoch(
+    solver, learning_rate_init, activation
+):
+    X, y = unscaled_binary(1e3)
+    params = dict(
+        solver=solver,
+        activation=activation,
+        random_state=0,
+        learning_rate_init=learning_rate_init,
+    )
+    with pytest.warns(ConvergenceWarning, match="Training diverged in epoch"):
+        diverged = MLPBackpropClassifier(max_iter=50, **params).fit(X, y)
+    assert all(np.isfinite(w).all() for w in all_weights(diverged))
+    assert len(diverged.loss_curve_) == diverged.n_iter_ >= 1
+    assert np.isfinite(diverged.loss_) and diverged.loss_ == diverged.loss_curve_[-1]
+    # The kept weights are exactly those at the end of the last sound epoch:
+    # a run stopped there by max_iter ends with the same bits.
+    stopped = quiet_fit(
+        MLPBackpropClassifier(max_iter=diverged.n_iter_, **params), X, y
+    )
+    assert_same_weights(diverged, stopped)
+    assert stopped.loss_curve_ == diverged.loss_curve_
+    assert_valid_probabilities(diverged, X / 1e3)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_divergence_in_partial_fit_undoes_that_call(solver):
+    # Each call is one epoch, checked on its own: the call whose epoch blows
+    # up leaves the weights as the previous call left them.
+    X, y = unscaled_binary(1e3)
+    clf = MLPBackpropClassifier(
+        solver=solver, learning_rate_init=1.0, batch_size=10, random_state=0
+    )
+    clf.partial_fit(X / 1e3, y, classes=[0, 1])  # a sound epoch on scaled data
+    for _ in range(100):
+        before = [w.copy() for w in all_weights(clf)]
+        n_epochs = len(clf.loss_curve_)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.partial_fit(X, y)
+        if caught:
+            break
+    else:
+        pytest.fail("100 epochs on unscaled data never diverged")
+    assert [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert all("Training diverged" in str(w.message) for w in caught)
+    assert clf.n_iter_ == 0 and len(clf.loss_curve_) == n_epochs >= 1
+    assert np.isfinite(clf.loss_curve_).all()
+    for kept, previous in zip(all_weights(clf), before, strict=True):
+        np.testing.assert_array_equal(kept, previous)
