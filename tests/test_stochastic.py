@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import MLPBackpropClassifier
@@ -106,3 +107,35 @@ def test_divergence_in_partial_fit_undoes_that_call(solver):
     assert np.isfinite(clf.loss_curve_).all()
     for kept, previous in zip(all_weights(clf), before, strict=True):
         np.testing.assert_array_equal(kept, previous)
+
+
+@pytest.mark.parametrize("activation", ["identity", "relu"])
+def test_divergence_keeps_last_sound_weights(activation):
+    rng = np.random.RandomState(0)
+    X = rng.normal(scale=1e3, size=(100, 5))  # unscaled, and a far too high rate
+    y = (X[:, 0] > 0).astype(int)
+    clf = MLPBackpropClassifier(
+        solver="sgd",
+        activation=activation,
+        learning_rate_init=10,
+        max_iter=50,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged.*learning rate"):
+        clf.fit(X, y)
+    assert all(np.isfinite(c).all() for c in clf.coefs_ + clf.intercepts_)
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert max(clf.loss_curve_) < 1e4 * max(1, clf.loss_curve_[0])
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+
+
+def test_first_epoch_divergence_reports_nan_loss():
+    X, y = load_digits(return_X_y=True)  # unscaled pixels, 0 to 16
+    clf = MLPBackpropClassifier(
+        activation="identity", solver="sgd", learning_rate_init=0.1, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 1"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 0 and np.isnan(clf.loss_)
