@@ -5,6 +5,10 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+# The tests' own list, so that a solver added to the package is added here
+# on purpose.
+STOCHASTIC_SOLVERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+
 
 def quiet_fit(clf, X, y, **kwargs):
     """Fit, ignoring the ConvergenceWarnings that short runs give."""
@@ -16,6 +20,11 @@ def quiet_fit(clf, X, y, **kwargs):
 def all_weights(clf):
     """The weights, then the biases, of every layer: a list of arrays."""
     return clf.coefs_ + clf.intercepts_
+
+
+def flat_params(clf):
+    """All weights, then all biases, as one vector (the training layout)."""
+    return np.concatenate([c.ravel() for c in clf.coefs_] + list(clf.intercepts_))
 
 
 def assert_same_weights(a, b, rtol=0.0, atol=0.0):
@@ -37,3 +46,15 @@ def assert_valid_probabilities(clf, X):
     assert np.isfinite(clf.predict_log_proba(X)).all()
     assert np.isin(clf.predict(X), clf.classes_).all()
     return proba
+
+
+def hidden_activations(clf, X, activations):
+    """Forward pass written out with numpy, one array per hidden layer."""
+    functions = {"relu": lambda Z: np.maximum(Z, 0), "tanh": np.tanh}
+    A, layers = X, []
+    for coef, intercept, name in zip(
+        clf.coefs_[:-1], clf.intercepts_[:-1], activations, strict=True
+    ):
+        A = functions[name](A @ coef + intercept)
+        layers.append(A)
+    return layers

@@ -1,8 +1,10 @@
 """Full-batch training with L-BFGS (``skbackprop._lbfgs``).
 
-An iteration whose loss is not finite never ends training in garbage: the
-last finite iterate is kept, or the initial weights when there is none, and a
-warning says so.
+The history records the loss and the per-layer gradient norms at each
+accepted iterate (the last ones are those of the fitted weights), ``verbose``
+prints one line per recorded iteration, and an iteration whose loss is not
+finite never ends training in garbage: the last finite iterate is kept, or
+the initial weights when there is none, and a warning says so.
 """
 
 import warnings
@@ -12,10 +14,53 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import MLPBackpropClassifier
-from tests._data import blobs, unscaled_binary
+from skbackprop._network import Network
+from skbackprop._targets import one_hot
+from tests._data import blobs, classification, unscaled_binary
 from tests._estimators import all_weights, assert_valid_probabilities, quiet_fit
+from tests._finite_differences import objective
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def test_lbfgs_grad_norm_is_the_gradient_at_each_accepted_iterate():
+    X, y = classification(120)
+    alpha = 0.01
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(8, 5),
+        solver="lbfgs",
+        alpha=alpha,
+        max_iter=15,
+        random_state=0,
+    ).fit(X, y)
+    network = Network([10, 8, 5, 3], ["relu", "relu"], "softmax", np.float64)
+    network.set_weights(clf.coefs_, clf.intercepts_)
+    Y = one_hot(np.searchsorted(clf.classes_, y), 3, np.float64)
+    loss = objective(network, X, Y, alpha=alpha)()
+    assert loss == pytest.approx(clf.history_["loss"][-1], rel=1e-12)
+    np.testing.assert_allclose(
+        clf.history_["grad_norm"][-1],
+        np.sqrt(network.layer_gradient_norms(np.empty(3))),
+        rtol=1e-9,
+    )
+
+
+def test_verbose_lbfgs_prints_one_line_per_recorded_iteration(capsys):
+    X, y = classification(60)
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(5,),
+        solver="lbfgs",
+        max_iter=40,
+        verbose=True,
+        random_state=0,
+    ).fit(X, y)
+    lines = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("Iteration")
+    ]
+    assert len(lines) == clf.n_iter_ == len(clf.history_["loss"]) > 3
+    assert lines[-1] == f"Iteration {clf.n_iter_}, loss = {clf.loss_curve_[-1]:.8f}"
 
 
 @pytest.mark.parametrize("activation", ["relu", "identity"])

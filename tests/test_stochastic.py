@@ -1,10 +1,12 @@
 """The stochastic solvers' training loop (``skbackprop._stochastic``).
 
-A batch whose weights are all zero takes no step. Training never ends in
-silent garbage: the first epoch that diverges is undone, the weights are those
-of the last sound epoch (bit for bit those of a run stopped there by
-``max_iter``), a diverged ``partial_fit`` call leaves the weights as the
-previous call left them, and a warning says what happened.
+Gradient clipping moves the weights by exactly ``lr * min(|g|, max_grad_norm)``
+and the history records the norm before clipping; a batch whose weights are
+all zero takes no step. Training never ends in silent garbage: the first
+epoch that diverges is undone, the weights are those of the last sound epoch
+(bit for bit those of a run stopped there by ``max_iter``), a diverged
+``partial_fit`` call leaves the weights as the previous call left them, and a
+warning says what happened, for every solver and activation.
 """
 
 import warnings
@@ -15,15 +17,72 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import MLPBackpropClassifier
-from tests._data import blobs, unscaled_binary
+from skbackprop._initializers import initial_weights
+from skbackprop._network import Network
+from skbackprop._targets import one_hot
+from tests._data import blobs, classification, unscaled_binary
 from tests._estimators import (
     all_weights,
     assert_same_weights,
     assert_valid_probabilities,
+    flat_params,
     quiet_fit,
 )
+from tests._finite_differences import objective
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.mark.parametrize("max_grad_norm", [1e-3, 1e6])
+def test_max_grad_norm_clips_the_step_by_global_norm(max_grad_norm):
+    # A full-batch SGD step without momentum moves the parameters by
+    # lr * min(|g|, max_grad_norm); history_ records |g| before clipping.
+    X, y = classification(60)
+    learning_rate, alpha = 0.1, 1e-3
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(7,),
+        solver="sgd",
+        momentum=0.0,
+        shuffle=False,
+        max_iter=1,
+        warm_start=True,
+        alpha=alpha,
+        learning_rate_init=learning_rate,
+        max_grad_norm=max_grad_norm,
+        random_state=0,
+    )
+    network = Network([10, 7, 3], ["relu"], "softmax", np.float64)
+    Y = one_hot(y, 3, np.float64)
+    loss = objective(network, X, Y, alpha=alpha)
+
+    def gradient_at(coefs, intercepts):
+        network.set_weights(coefs, intercepts)
+        loss()
+        layer_norms = np.sqrt(network.layer_gradient_norms(np.empty(2)))
+        return network.params.copy(), layer_norms, np.linalg.norm(network.grads)
+
+    # The first step starts from the initial weights (see the init tests),
+    # the second, after a warm start, from the weights after the first.
+    before, layer_norms, gradient_norm = gradient_at(
+        *initial_weights(
+            "glorot_uniform",
+            [10, 7, 3],
+            ["relu", "relu"],
+            np.random.RandomState(0),
+            np.float64,
+        )
+    )
+    for epoch in range(2):
+        clf.fit(X, y)
+        step = np.linalg.norm(flat_params(clf) - before)
+        np.testing.assert_allclose(
+            step, learning_rate * min(gradient_norm, max_grad_norm), rtol=1e-10
+        )
+        np.testing.assert_allclose(
+            clf.history_["grad_norm"][epoch], layer_norms, rtol=1e-10
+        )
+        assert gradient_norm > 100 * 1e-3  # the small threshold really clips
+        before, layer_norms, gradient_norm = gradient_at(clf.coefs_, clf.intercepts_)
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -139,3 +198,25 @@ def test_first_epoch_divergence_reports_nan_loss():
     with pytest.warns(ConvergenceWarning, match="diverged in epoch 1"):
         clf.fit(X, y)
     assert clf.n_iter_ == 0 and np.isnan(clf.loss_)
+
+
+@pytest.mark.parametrize("solver", ["rmsprop", "adagrad", "adamw"])
+@pytest.mark.parametrize("learning_rate_init", [1e3, 1e8])
+def test_new_optimizers_never_diverge_silently(solver, learning_rate_init):
+    rng = np.random.RandomState(0)
+    X = rng.normal(scale=1e3, size=(100, 5))  # unscaled, and an absurd rate
+    y = (X[:, 0] > 0).astype(int)
+    clf = MLPBackpropClassifier(
+        solver=solver,
+        learning_rate_init=learning_rate_init,
+        max_iter=50,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="Training diverged"):
+        clf.fit(X, y)
+    assert all(np.isfinite(w).all() for w in clf.coefs_ + clf.intercepts_)
+    assert len(clf.loss_curve_) == clf.n_iter_ == len(clf.history_["loss"])
+    assert np.isfinite(clf.loss_curve_).all()
+    proba = clf.predict_proba(X / 1e3)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
