@@ -4,7 +4,9 @@ The history records the loss and the per-layer gradient norms at each
 accepted iterate (the last ones are those of the fitted weights), ``verbose``
 prints one line per recorded iteration, and an iteration whose loss is not
 finite never ends training in garbage: the last finite iterate is kept, or
-the initial weights when there is none, and a warning says so.
+the initial weights when there is none, and a warning says so. A Ctrl-C
+during an evaluation of the loss keeps the last finished iteration, exactly
+the model of a run stopped there by ``max_iter``.
 """
 
 import warnings
@@ -15,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import MLPBackpropClassifier
 from skbackprop._network import Network
+from skbackprop._objective import Objective
 from skbackprop._targets import one_hot
 from tests._data import blobs, classification, unscaled_binary
 from tests._estimators import all_weights, assert_valid_probabilities, quiet_fit
@@ -97,4 +100,35 @@ def test_lbfgs_with_no_finite_iteration_keeps_the_initial_weights():
     for kept, start in zip(all_weights(clf), all_weights(initial)):
         np.testing.assert_allclose(kept, start, rtol=1e-12)
     assert clf.n_iter_ == len(clf.loss_curve_) == 0
+    assert_valid_probabilities(clf, X)
+
+
+def test_interrupt_during_an_evaluation_keeps_the_last_finished_iteration(
+    small_digits, monkeypatch
+):
+    # lbfgs spends its time evaluating the loss; a KeyboardInterrupt raised
+    # by the eighth evaluation (some iterations in) stands for a Ctrl-C that
+    # lands there, without depending on a timer.
+    X, y = small_digits[0][:200], small_digits[1][:200]
+    params = dict(hidden_layer_sizes=(8,), solver="lbfgs", tol=0.0, random_state=0)
+    evaluate, calls = Objective.__call__, []
+
+    def interrupted(self):
+        calls.append(None)
+        if len(calls) == 8:
+            raise KeyboardInterrupt
+        return evaluate(self)
+
+    monkeypatch.setattr(Objective, "__call__", interrupted)
+    clf = MLPBackpropClassifier(max_iter=100, **params)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        clf.fit(X, y)
+    monkeypatch.undo()
+    assert 1 <= clf.n_iter_ < 8
+    assert len(clf.loss_curve_) == clf.n_iter_ == len(clf.history_["loss"])
+    assert clf.loss_ == clf.loss_curve_[-1]
+    stopped = quiet_fit(MLPBackpropClassifier(max_iter=clf.n_iter_, **params), X, y)
+    for kept, reference in zip(all_weights(clf), all_weights(stopped), strict=True):
+        np.testing.assert_allclose(kept, reference, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(clf.loss_curve_, stopped.loss_curve_, rtol=1e-10)
     assert_valid_probabilities(clf, X)
