@@ -1,4 +1,9 @@
-"""The benchmark suite runs end to end for both tasks (timings are not judged)."""
+"""The benchmark suite runs end to end for both tasks (timings are not judged).
+
+A quick run on digits and diabetes, with the compiled kernels and on the
+numpy path, writes a report that says which path it measured and compares
+each estimator with scikit-learn's in tables of ratios, and draws its figure.
+"""
 
 import os
 import subprocess

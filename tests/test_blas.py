@@ -1,4 +1,9 @@
-"""The BLAS and numpy paths of the vector updates compute the same thing."""
+"""In-place vector updates (``skbackprop._blas``): BLAS and numpy agree.
+
+``Axpy`` computes ``y + a * x`` alike on both paths, serial BLAS is detected,
+a fit does not depend on the BLAS thread count that picks the path, and the
+numpy path's scratch vector is allocated on first use and never pickled.
+"""
 
 import pickle
 

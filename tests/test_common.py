@@ -1,4 +1,11 @@
-"""scikit-learn's estimator contract, checked with its own test suite."""
+"""scikit-learn's estimator contract, checked with its own test suite.
+
+``parametrize_with_checks`` runs every estimator check, with no expected
+failure, on configurations that each take another path through fit and
+predict (every solver, per-layer activations, early stopping, dropout, class
+weights, L1, clipping, other initialisers and schedules); parameter
+validation and DataFrame column names get scikit-learn's own checks too.
+"""
 
 import pytest
 from sklearn.utils.estimator_checks import (

@@ -1,27 +1,33 @@
-"""Faults: extreme data, divergence, interruption, determinism, threads, memory.
+"""Faults: extreme data, interruption, determinism and threads.
 
 Each test puts the estimator in a situation where a naive implementation
 returns garbage (NaN probabilities, half-updated weights, results that depend
 on the run) and checks that it either stays correct or says clearly why not.
+Divergence has tests next to the trainers (``test_stochastic.py``,
+``test_lbfgs.py``), memory in ``test_memory.py``.
 """
 
-import gc
 import pickle
 import signal
 import subprocess
 import sys
 import textwrap
-import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from skbackprop import MLPBackpropClassifier
+from tests._data import blobs
+from tests._estimators import (
+    all_weights,
+    assert_same_weights,
+    assert_valid_probabilities,
+    quiet_fit,
+)
 
 ACTIVATIONS = [
     "identity",
@@ -37,49 +43,15 @@ ACTIVATIONS = [
 SOLVERS = ["adam", "sgd", "lbfgs"]
 
 
-def _blobs(n_samples=90, n_features=4, n_classes=3, seed=0):
-    rng = np.random.RandomState(seed)
-    y = np.arange(n_samples) % n_classes
-    centers = rng.normal(scale=3, size=(n_classes, n_features))
-    return centers[y] + rng.normal(size=(n_samples, n_features)), y
-
-
-def _quiet_fit(clf, X, y, **kwargs):
-    """Fit, ignoring the ConvergenceWarnings that short runs give."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y, **kwargs)
-
-
-def _assert_valid_probabilities(clf, X):
-    proba = clf.predict_proba(X)
-    assert proba.shape == (X.shape[0], len(clf.classes_))
-    assert np.isfinite(proba).all()
-    assert ((proba >= 0) & (proba <= 1)).all()
-    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
-    assert np.isfinite(clf.predict_log_proba(X)).all()
-    assert np.isin(clf.predict(X), clf.classes_).all()
-    return proba
-
-
-def _weights(clf):
-    return clf.coefs_ + clf.intercepts_
-
-
-def _assert_same_weights(a, b):
-    for left, right in zip(_weights(a), _weights(b), strict=True):
-        np.testing.assert_array_equal(left, right)
-
-
 # --------------------------------------------------------- extreme inputs
 @pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_features_of_1e30_give_valid_probabilities(activation, solver, dtype):
-    X, y = _blobs(n_samples=30)
+    X, y = blobs(n_samples=30)
     X = (X * 1e30).astype(dtype)
-    clf = _quiet_fit(
+    clf = quiet_fit(
         MLPBackpropClassifier(
             hidden_layer_sizes=(4,),
             activation=activation,
@@ -90,8 +62,8 @@ def test_features_of_1e30_give_valid_probabilities(activation, solver, dtype):
         X,
         y,
     )
-    assert all(np.isfinite(w).all() for w in _weights(clf))
-    _assert_valid_probabilities(clf, X)
+    assert all(np.isfinite(w).all() for w in all_weights(clf))
+    assert_valid_probabilities(clf, X)
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -104,7 +76,7 @@ def test_huge_features_give_valid_probabilities_or_a_clear_error(
 ):
     # Plain SGD on such data can end an epoch with finite weights that
     # overflow the forward pass; prediction must then refuse, not return NaN.
-    X, y = _blobs(n_samples=30, n_classes=n_classes)
+    X, y = blobs(n_samples=30, n_classes=n_classes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the cast to float32
         X = (X * scale).astype(dtype)
@@ -116,14 +88,14 @@ def test_huge_features_give_valid_probabilities_or_a_clear_error(
             with pytest.raises(ValueError, match="Input X contains infinity"):
                 MLPBackpropClassifier().fit(X, y)
         return
-    clf = _quiet_fit(
+    clf = quiet_fit(
         MLPBackpropClassifier(
             hidden_layer_sizes=(4,), solver=solver, max_iter=20, random_state=0
         ),
         X,
         y,
     )
-    assert all(np.isfinite(w).all() for w in _weights(clf))
+    assert all(np.isfinite(w).all() for w in all_weights(clf))
     try:
         proba = clf.predict_proba(X)
     except ValueError as error:
@@ -134,15 +106,15 @@ def test_huge_features_give_valid_probabilities_or_a_clear_error(
         assert np.isfinite(proba).all()
         np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
     # Data on the scale of the weights is still predicted.
-    _assert_valid_probabilities(clf, X / scale)
+    assert_valid_probabilities(clf, X / scale)
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_prediction_overflow_is_an_error_not_nan(n_classes):
     # Finite inputs and weights whose products overflow: relu passes the
     # infinities on, and the output layer makes NaN of them.
-    X, y = _blobs(n_samples=30, n_classes=n_classes)
-    clf = _quiet_fit(
+    X, y = blobs(n_samples=30, n_classes=n_classes)
+    clf = quiet_fit(
         MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0), X, y
     )
     clf.coefs_[0] *= 1e10
@@ -165,15 +137,15 @@ def test_prediction_overflow_is_an_error_not_nan(n_classes):
 def test_logits_spanning_more_than_the_float_range(dtype):
     # Finite logits whose difference overflows: softmax's shift by the row
     # maximum gives -inf, whose probability is the exact 0, with no warning.
-    X, y = _blobs(n_samples=30)
+    X, y = blobs(n_samples=30)
     X = X.astype(dtype)
-    clf = _quiet_fit(
+    clf = quiet_fit(
         MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0), X, y
     )
     big = np.finfo(dtype).max * 0.9
     clf.coefs_[-1][:] = 0
     clf.intercepts_[-1][:] = np.array([big, -big, 0], dtype=dtype)
-    proba = _assert_valid_probabilities(clf, X)
+    proba = assert_valid_probabilities(clf, X)
     assert (clf.predict(X) == clf.classes_[0]).all()
     np.testing.assert_allclose(proba[:, 0], 1)
 
@@ -190,16 +162,16 @@ def test_logits_spanning_more_than_the_float_range(dtype):
     ids=["all-zero", "all-1e6", "one-constant-column"],
 )
 def test_constant_columns(solver, make_X):
-    X, y = _blobs()
+    X, y = blobs()
     X = make_X(X)
-    clf = _quiet_fit(
+    clf = quiet_fit(
         MLPBackpropClassifier(
             hidden_layer_sizes=(8,), solver=solver, max_iter=50, random_state=0
         ),
         X,
         y,
     )
-    proba = _assert_valid_probabilities(clf, X)
+    proba = assert_valid_probabilities(clf, X)
     if np.ptp(X, axis=0).max() == 0:
         # Identical rows cannot be told apart.
         np.testing.assert_allclose(proba, proba[:1].repeat(len(X), axis=0))
@@ -211,14 +183,14 @@ def test_constant_columns(solver, make_X):
 def test_one_sample_per_class(solver, labels):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(len(labels), 3))
-    clf = _quiet_fit(
+    clf = quiet_fit(
         MLPBackpropClassifier(
             hidden_layer_sizes=(16,), solver=solver, max_iter=500, random_state=0
         ),
         X,
         labels,
     )
-    _assert_valid_probabilities(clf, X)
+    assert_valid_probabilities(clf, X)
     np.testing.assert_array_equal(clf.classes_, labels)
     assert (clf.predict(X) == labels).mean() >= 0.5
 
@@ -228,10 +200,10 @@ def test_one_sample_per_class(solver, labels):
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_extreme_class_imbalance(solver, n_classes):
     # One sample of each minority class among 3000.
-    X, _ = _blobs(n_samples=3000, n_classes=1)
+    X, _ = blobs(n_samples=3000, n_classes=1)
     y = np.zeros(len(X), dtype=int)
     y[: n_classes - 1] = np.arange(1, n_classes)
-    clf = _quiet_fit(
+    clf = quiet_fit(
         MLPBackpropClassifier(
             hidden_layer_sizes=(8,), solver=solver, max_iter=30, random_state=0
         ),
@@ -239,7 +211,7 @@ def test_extreme_class_imbalance(solver, n_classes):
         y,
     )
     np.testing.assert_array_equal(clf.classes_, np.arange(n_classes))
-    proba = _assert_valid_probabilities(clf, X)
+    proba = assert_valid_probabilities(clf, X)
     assert proba[:, 0].mean() > 0.9
 
 
@@ -255,145 +227,18 @@ def test_ten_thousand_classes():
     with threadpool_limits(limits=1), warnings.catch_warnings():
         # scikit-learn's hint that so many classes may be a regression target.
         warnings.filterwarnings("ignore", "The number of unique classes")
-        clf = _quiet_fit(
+        clf = quiet_fit(
             MLPBackpropClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0),
             X,
             y,
         )
         assert clf.classes_.shape == (n_classes,) and clf.n_outputs_ == n_classes
-        _assert_valid_probabilities(clf, X[:50])
+        assert_valid_probabilities(clf, X[:50])
 
         incremental = MLPBackpropClassifier(hidden_layer_sizes=(4,), random_state=0)
         incremental.partial_fit(X[:300], y[:300], classes=np.unique(y))
-        proba = _assert_valid_probabilities(incremental, X[:50])
+        proba = assert_valid_probabilities(incremental, X[:50])
     assert proba.shape == (50, n_classes)
-
-
-@pytest.mark.filterwarnings("error::RuntimeWarning")
-@pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_mini_batch_of_zero_weights_is_skipped(solver):
-    # A batch whose weights are all zero holds no data: it must neither
-    # divide by its zero total weight nor take a step. Without shuffling,
-    # training then equals training on the data without those rows.
-    X, y = _blobs(n_samples=12)
-    weights = np.array([1.0, 2.0, 0.0, 0.0, 1.0, 3.0, 0.0, 0.0, 1.0, 1.0, 2.0, 1.0])
-    params = dict(
-        hidden_layer_sizes=(5,),
-        solver=solver,
-        batch_size=2,
-        shuffle=False,
-        max_iter=6,
-        random_state=0,
-    )
-    weighted = _quiet_fit(MLPBackpropClassifier(**params), X, y, sample_weight=weights)
-    kept = weights > 0
-    reference = _quiet_fit(
-        MLPBackpropClassifier(**params), X[kept], y[kept], sample_weight=weights[kept]
-    )
-    _assert_same_weights(weighted, reference)
-    assert weighted.loss_curve_ == reference.loss_curve_
-    _assert_valid_probabilities(weighted, X)
-
-
-# ------------------------------------------------------------- divergence
-def _unscaled_binary(scale):
-    rng = np.random.RandomState(0)
-    X = rng.normal(scale=scale, size=(100, 5))
-    return X, (X[:, 0] > 0).astype(int)
-
-
-@pytest.mark.parametrize(
-    "solver, learning_rate_init",
-    [("adam", 1e6), ("adam", 1e10), ("sgd", 1e3)],
-)
-@pytest.mark.parametrize("activation", ["relu", "identity", "gelu"])
-def test_stochastic_divergence_keeps_the_last_sound_epoch(
-    solver, learning_rate_init, activation
-):
-    X, y = _unscaled_binary(1e3)
-    params = dict(
-        solver=solver,
-        activation=activation,
-        random_state=0,
-        learning_rate_init=learning_rate_init,
-    )
-    with pytest.warns(ConvergenceWarning, match="Training diverged in epoch"):
-        diverged = MLPBackpropClassifier(max_iter=50, **params).fit(X, y)
-    assert all(np.isfinite(w).all() for w in _weights(diverged))
-    assert len(diverged.loss_curve_) == diverged.n_iter_ >= 1
-    assert np.isfinite(diverged.loss_) and diverged.loss_ == diverged.loss_curve_[-1]
-    # The kept weights are exactly those at the end of the last sound epoch:
-    # a run stopped there by max_iter ends with the same bits.
-    stopped = _quiet_fit(
-        MLPBackpropClassifier(max_iter=diverged.n_iter_, **params), X, y
-    )
-    _assert_same_weights(diverged, stopped)
-    assert stopped.loss_curve_ == diverged.loss_curve_
-    _assert_valid_probabilities(diverged, X / 1e3)
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_divergence_in_partial_fit_undoes_that_call(solver):
-    # Each call is one epoch, checked on its own: the call whose epoch blows
-    # up leaves the weights as the previous call left them.
-    X, y = _unscaled_binary(1e3)
-    clf = MLPBackpropClassifier(
-        solver=solver, learning_rate_init=1.0, batch_size=10, random_state=0
-    )
-    clf.partial_fit(X / 1e3, y, classes=[0, 1])  # a sound epoch on scaled data
-    for _ in range(100):
-        before = [w.copy() for w in _weights(clf)]
-        n_epochs = len(clf.loss_curve_)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            clf.partial_fit(X, y)
-        if caught:
-            break
-    else:
-        pytest.fail("100 epochs on unscaled data never diverged")
-    assert [str(w.message) for w in caught if w.category is ConvergenceWarning]
-    assert all("Training diverged" in str(w.message) for w in caught)
-    assert clf.n_iter_ == 0 and len(clf.loss_curve_) == n_epochs >= 1
-    assert np.isfinite(clf.loss_curve_).all()
-    for kept, previous in zip(_weights(clf), before, strict=True):
-        np.testing.assert_array_equal(kept, previous)
-
-
-@pytest.mark.parametrize("activation", ["relu", "identity"])
-def test_lbfgs_divergence_keeps_the_last_finite_iterate(activation):
-    X, y = _unscaled_binary(1e200)
-    clf = MLPBackpropClassifier(
-        solver="lbfgs", activation=activation, max_iter=50, random_state=0
-    )
-    with pytest.warns(ConvergenceWarning, match="lbfgs diverged.*last finite iterate"):
-        clf.fit(X, y)
-    assert all(np.isfinite(w).all() for w in _weights(clf))
-    assert len(clf.loss_curve_) == clf.n_iter_
-    assert np.isfinite(clf.loss_)
-    if clf.n_iter_:
-        assert clf.loss_ == clf.loss_curve_[-1]
-    _assert_valid_probabilities(clf, X / 1e200)
-
-
-def test_lbfgs_with_no_finite_iteration_keeps_the_initial_weights():
-    # A penalty this strong overflows at once: not one iteration is kept.
-    X, y = _blobs()
-    clf = MLPBackpropClassifier(solver="lbfgs", alpha=1e300, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        with pytest.warns(ConvergenceWarning, match="lbfgs diverged"):
-            clf.fit(X, y)
-    initial = _quiet_fit(
-        MLPBackpropClassifier(
-            solver="sgd", learning_rate_init=1e-300, max_iter=1, random_state=0
-        ),
-        X,
-        y,
-    )
-    for kept, start in zip(_weights(clf), _weights(initial)):
-        np.testing.assert_allclose(kept, start, rtol=1e-12)
-    assert clf.n_iter_ == len(clf.loss_curve_) == 0
-    _assert_valid_probabilities(clf, X)
 
 
 # ------------------------------------------------------------ interruption
@@ -433,31 +278,31 @@ def test_ctrl_c_during_fit_leaves_a_usable_model(solver):
             assert 1 <= clf.n_iter_ < 100_000
             # The last finished epoch or iteration, exactly: the same run
             # stopped there by max_iter has the same weights.
-            stopped = _quiet_fit(
+            stopped = quiet_fit(
                 MLPBackpropClassifier(max_iter=clf.n_iter_, **params), X, y
             )
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
-    assert all(np.isfinite(w).all() for w in _weights(clf))
+    assert all(np.isfinite(w).all() for w in all_weights(clf))
     assert len(clf.loss_curve_) == clf.n_iter_
     assert clf.loss_ == clf.loss_curve_[-1]
     if solver == "lbfgs":
-        for kept, reference in zip(_weights(clf), _weights(stopped)):
+        for kept, reference in zip(all_weights(clf), all_weights(stopped)):
             np.testing.assert_allclose(kept, reference, rtol=1e-10, atol=1e-12)
     else:
-        _assert_same_weights(clf, stopped)
+        assert_same_weights(clf, stopped)
         assert clf.t_ == clf.n_iter_ * len(X)
     np.testing.assert_allclose(clf.loss_curve_, stopped.loss_curve_, rtol=1e-10)
-    _assert_valid_probabilities(clf, X)
+    assert_valid_probabilities(clf, X)
     assert clf.score(X, y) > 0.5
 
     # Training can go on from the interrupted state.
     if solver != "lbfgs":
         clf.partial_fit(X, y)
         assert np.isfinite(clf.loss_)
-        assert all(np.isfinite(w).all() for w in _weights(clf))
+        assert all(np.isfinite(w).all() for w in all_weights(clf))
 
 
 # ------------------------------------------------------------ determinism
@@ -473,16 +318,16 @@ def test_ctrl_c_during_fit_leaves_a_usable_model(solver):
     ids=lambda p: "-".join(f"{v}" for v in p.values()),
 )
 def test_same_seed_gives_bit_identical_weights(params):
-    X, y = _blobs(n_samples=300)
+    X, y = blobs(n_samples=300)
     with threadpool_limits(limits=1):
         runs = [
-            _quiet_fit(
+            quiet_fit(
                 MLPBackpropClassifier(max_iter=15, random_state=7, **params), X, y
             )
             for _ in range(3)
         ]
     for other in runs[1:]:
-        _assert_same_weights(runs[0], other)
+        assert_same_weights(runs[0], other)
         assert other.loss_curve_ == runs[0].loss_curve_
 
 
@@ -542,7 +387,7 @@ def test_separate_processes_give_bit_identical_weights():
 def test_partial_fit_continues_exactly_after_pickle(params, seed):
     # Weights, optimizer state and the shuffling generator all travel: the
     # pickled model goes on as if it had never been saved.
-    X, y = _blobs(n_samples=200)
+    X, y = blobs(n_samples=200)
     classes = np.unique(y)
 
     def make():
@@ -567,7 +412,7 @@ def test_partial_fit_continues_exactly_after_pickle(params, seed):
         for _ in range(4):
             uninterrupted.partial_fit(X, y)
             resumed.partial_fit(X, y)
-    _assert_same_weights(uninterrupted, resumed)
+    assert_same_weights(uninterrupted, resumed)
     assert resumed.loss_curve_ == uninterrupted.loss_curve_
     assert resumed.t_ == uninterrupted.t_
     np.testing.assert_equal(
@@ -578,7 +423,7 @@ def test_partial_fit_continues_exactly_after_pickle(params, seed):
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_warm_start_continues_exactly_after_pickle(solver):
-    X, y = _blobs(n_samples=200)
+    X, y = blobs(n_samples=200)
     params = dict(
         hidden_layer_sizes=(10,),
         solver=solver,
@@ -589,11 +434,11 @@ def test_warm_start_continues_exactly_after_pickle(solver):
         random_state=1,
     )
     with threadpool_limits(limits=1):
-        uninterrupted = _quiet_fit(MLPBackpropClassifier(**params), X, y)
+        uninterrupted = quiet_fit(MLPBackpropClassifier(**params), X, y)
         resumed = pickle.loads(pickle.dumps(uninterrupted))
-        _quiet_fit(uninterrupted, X, y)
-        _quiet_fit(resumed, X, y)
-    _assert_same_weights(uninterrupted, resumed)
+        quiet_fit(uninterrupted, X, y)
+        quiet_fit(resumed, X, y)
+    assert_same_weights(uninterrupted, resumed)
     assert resumed.loss_curve_ == uninterrupted.loss_curve_
 
 
@@ -609,7 +454,7 @@ def test_concurrent_predictions_equal_sequential_ones(container, n_outputs):
         y = np.digitize(X[:, 0] + X[:, 1], [-1, 0, 1])
     else:
         y = (X[:, :3] > 0).astype(int)
-    clf = _quiet_fit(
+    clf = quiet_fit(
         MLPBackpropClassifier(hidden_layer_sizes=(32, 16), max_iter=20, random_state=0),
         X,
         y,
@@ -629,31 +474,3 @@ def test_concurrent_predictions_equal_sequential_ones(container, n_outputs):
     for task, result in zip(tasks, results, strict=True):
         np.testing.assert_array_equal(result, expected[task])
     assert pickle.dumps(clf) == state_before  # prediction wrote nothing
-
-
-# ---------------------------------------------------------------- memory
-@pytest.mark.parametrize("solver", ["adam", "sgd"])
-@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
-def test_memory_stays_flat_over_many_partial_fit_calls(solver, container):
-    X, y = _blobs(n_samples=400, n_features=20)
-    X = container(X)
-    clf = MLPBackpropClassifier(hidden_layer_sizes=(64,), solver=solver, random_state=0)
-    classes = np.unique(y)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        for call in range(1, 51):
-            clf.partial_fit(X, y, classes=classes)
-            clf.predict_proba(X[:50])
-            if call == 10:
-                gc.collect()
-                after_10 = tracemalloc.get_traced_memory()[0]
-        gc.collect()
-        after_50 = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    # Each call rightly records one epoch (loss_curve_, history_): a few
-    # hundred bytes. Anything kept from the call's buffers is far more: one
-    # batch of hidden activations alone is 200 * 64 * 8 = 100 kB.
-    assert after_50 - after_10 < 40 * 1024, (after_10, after_50)
-    assert len(clf.loss_curve_) == 50

@@ -1,4 +1,9 @@
-"""MLPBackpropClassifier used the way scikit-learn users use estimators."""
+"""MLPBackpropClassifier used the way scikit-learn users use estimators.
+
+A grid search over a pipeline in parallel, cross-validation, ``clone``,
+pickle and joblib round trips that predict identically, and a pickled model
+that goes on with ``partial_fit`` exactly where it left off.
+"""
 
 import pickle
 

@@ -76,13 +76,16 @@ def _interrupt_at(filename, line, occurrence):
 
 
 def _fit(clf, X, y, tracer=None):
+    # The trace function in place before (a coverage tool's, say) is put back
+    # afterwards: left off, it would miss everything the session runs later.
+    previous = sys.gettrace()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sys.settrace(tracer)
         try:
             return clf.fit(X, y)
         finally:
-            sys.settrace(None)
+            sys.settrace(previous)
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])

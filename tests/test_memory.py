@@ -1,17 +1,22 @@
 """Memory held during fit: what training needs, and nothing per sample.
 
-No timing here (speed lives in benchmarks/); allocated bytes are exact and
-the same on every machine, so a budget can be asserted.
+A fit allocates little more than the optimizer's state and one batch's
+buffers, and a long run of ``partial_fit`` calls keeps nothing of each call
+but its epoch's record. No timing here (speed lives in benchmarks/); allocated
+bytes are exact and the same on every machine, so a budget can be asserted.
 """
 
+import gc
 import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from skbackprop import MLPBackpropClassifier, _kernels
 from skbackprop._blas import blas_is_serial
+from tests._data import blobs
 
 
 @pytest.mark.parametrize("path", ["kernels", "numpy"])
@@ -56,3 +61,30 @@ def test_fit_allocates_little_more_than_the_optimizer_state(dtype, path, monkeyp
     # parameter-sized temporary at any point (+20%) would exceed it.
     assert peak <= 1.1 * budget + 64 * 1024, (peak, budget)
     assert peak < X.nbytes / 4  # no copy of X
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_memory_stays_flat_over_many_partial_fit_calls(solver, container):
+    X, y = blobs(n_samples=400, n_features=20)
+    X = container(X)
+    clf = MLPBackpropClassifier(hidden_layer_sizes=(64,), solver=solver, random_state=0)
+    classes = np.unique(y)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for call in range(1, 51):
+            clf.partial_fit(X, y, classes=classes)
+            clf.predict_proba(X[:50])
+            if call == 10:
+                gc.collect()
+                after_10 = tracemalloc.get_traced_memory()[0]
+        gc.collect()
+        after_50 = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    # Each call rightly records one epoch (loss_curve_, history_): a few
+    # hundred bytes. Anything kept from the call's buffers is far more: one
+    # batch of hidden activations alone is 200 * 64 * 8 = 100 kB.
+    assert after_50 - after_10 < 40 * 1024, (after_10, after_50)
+    assert len(clf.loss_curve_) == 50

@@ -1,4 +1,8 @@
-"""The README's commands are the ones CI runs."""
+"""The README's commands are the ones CI runs.
+
+The README gives two commands, the example job and the test command; the
+example's script exists, and CI runs the test command verbatim.
+"""
 
 import re
 from pathlib import Path

@@ -1,14 +1,19 @@
-"""Backpropagation against central finite differences of the objective.
+"""The network's forward and backward pass (``skbackprop._network``).
 
-The ground truth for every activation, output layer and depth: the gradient
+Backpropagation against central finite differences of the objective, the
+ground truth for every activation, output layer and depth: the gradient
 written to ``Network.grads`` must match the numerical derivative of the
 objective (weighted mean log-loss plus the L2 penalty) to a relative error
-below 1e-6 in float64.
+below 1e-6 in float64, layer by layer, and integer sample weights must give
+the loss and gradient of repeated rows. Prediction's forward pass walks the
+rows in blocks and must give the numbers of one block of all rows.
 """
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
+from skbackprop import MLPBackpropClassifier, _network
 from skbackprop._activations import ACTIVATIONS
 from skbackprop._network import Network
 from tests._finite_differences import (
@@ -89,3 +94,35 @@ def test_sample_weight_is_a_weighted_mean():
     repeated_loss = objective(network, X_rep, Y_rep, alpha=0.1)()
     np.testing.assert_allclose(weighted_loss, repeated_loss, rtol=1e-12)
     np.testing.assert_allclose(weighted_grads, network.grads, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", ["elu", "relu"]])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prediction_in_row_blocks_equals_one_block(
+    small_digits, monkeypatch, activation, dtype
+):
+    # Prediction walks rows in blocks; tiny blocks (64 rows, a ragged last
+    # block) must give the same numbers as one block of all rows.
+    X, y = small_digits
+    X = X.astype(dtype)
+    clf = MLPBackpropClassifier(
+        hidden_layer_sizes=(12, 7), activation=activation, max_iter=3, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    outputs = []
+    for block_bytes in (1, 1 << 40):
+        monkeypatch.setattr(_network, "_BLOCK_BYTES", block_bytes)
+        outputs.append(
+            [
+                clf.predict_proba(X),
+                clf.decision_function(X),
+                clf.transform(X),
+                clf.transform(X, layer=0),
+            ]
+        )
+    assert len(X) % 64 and len(X) > 128
+    rtol = 1e-6 if dtype == np.float32 else 1e-13  # BLAS may order sums by shape
+    for blocked, whole in zip(*outputs):
+        assert blocked.dtype == dtype
+        np.testing.assert_allclose(blocked, whole, rtol=rtol, atol=rtol)
