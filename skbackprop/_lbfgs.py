@@ -59,6 +59,8 @@ class LbfgsTrainer:
         self.last_loss = np.inf
         self.norms = np.empty(network.n_layers)
         self.task = None
+        # An accepted iteration whose record is being written.
+        self.pending = None
 
     def run(self):
         """Minimise, then keep the result or the last sound iterate."""
@@ -80,6 +82,8 @@ class LbfgsTrainer:
                 )
             except KeyboardInterrupt:
                 result = None
+                if self.pending is not None:
+                    self._commit()  # an iteration's record was being written
                 warnings.warn(
                     "Training interrupted by user: kept the weights of the last "
                     "finished iteration."
@@ -113,19 +117,37 @@ class LbfgsTrainer:
             # An iterate whose loss overflowed is no progress: neither kept
             # nor recorded, so loss_curve_ and n_iter_ count sound ones only.
             return
-        self.last_x[:] = intermediate_result.x
-        self.last_loss = loss
         np.copyto(self.network.params, intermediate_result.x, casting="same_kind")
         # The gradient of the last evaluation, made at the accepted iterate.
         self.network.layer_gradient_norms(out=self.norms)
         validation = self.monitor.evaluate() if self.monitor is not None else None
-        state.record_iteration(loss, np.sqrt(self.norms), validation)
+        self.pending = (
+            intermediate_result.x,
+            loss,
+            np.sqrt(self.norms),
+            validation,
+            len(state.loss_curve),
+        )
+        self._commit()
         if est.verbose:
             print(f"Iteration {len(state.loss_curve)}, loss = {loss:.8f}")
         stop = self.progress.end(self.task)
         self.task = self.progress.begin("lbfgs-iter")
         if stop:
             raise StopIteration
+
+    def _commit(self):
+        """Record the pending iteration and keep its iterate, idempotently.
+
+        Written from the record's starting length, so that a commit that an
+        interrupt cut short can run again without counting anything twice;
+        until it has run, the iterate kept is the previous one.
+        """
+        x, loss, grad_norms, validation, start = self.pending
+        self.state.record_iteration(loss, grad_norms, validation, at=start)
+        self.last_x[:] = x
+        self.last_loss = loss
+        self.pending = None
 
     def _keep_result(self, result):
         state = self.state

@@ -218,10 +218,15 @@ class TrainingState:
             at=start.history_length,
         )
 
-    def record_iteration(self, loss, grad_norms, validation):
-        """Record an lbfgs iteration (which has no learning rate)."""
+    def record_iteration(self, loss, grad_norms, validation, at):
+        """Record an lbfgs iteration (which has no learning rate).
+
+        The record starts at index ``at``: whatever follows it is replaced,
+        so that recording the same iteration twice leaves one record.
+        """
+        del self.loss_curve[at:]
         self.loss_curve.append(loss)
-        self._record(loss, np.nan, grad_norms, validation)
+        self._record(loss, np.nan, grad_norms, validation, at=at)
 
     def _record(self, loss, learning_rate, grad_norms, validation, at=None):
         """Append one row to ``history``; with ``at``, replace what follows it."""

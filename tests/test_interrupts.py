@@ -19,12 +19,13 @@ from skbackprop import (
     MLPBackpropClassifier,
     _batches,
     _callbacks,
+    _lbfgs,
     _state,
     _stochastic,
     _validation,
 )
 
-MODULES = (_stochastic, _state, _batches, _validation, _callbacks)
+MODULES = (_stochastic, _lbfgs, _state, _batches, _validation, _callbacks)
 
 
 def _functions(module):
@@ -131,3 +132,38 @@ def test_interrupt_at_every_line_of_the_epoch_loop(small_digits, solver):
     trainer_lines = {line for name, line in interrupted if name == _stochastic.__file__}
     assert len(trainer_lines) >= 70
     assert any(name == _state.__file__ for name, _ in interrupted)
+
+
+def test_interrupt_at_every_line_of_the_lbfgs_iteration(small_digits):
+    # scipy runs the iterations; an interrupt in our callback, at any line,
+    # keeps the last iterate whose record is complete.
+    X, y = small_digits[0][:200], small_digits[1][:200]
+    params = dict(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0, tol=0)
+    references = {}
+    interrupted = set()
+    for filename, line in LINES:
+        tracer, seen = _interrupt_at(filename, line, occurrence=3)
+        clf = MLPBackpropClassifier(max_iter=6, **params)
+        try:
+            _fit(clf, X, y, tracer)
+        except KeyboardInterrupt:
+            continue  # raised outside the guarded minimisation
+        if seen["count"] < 3:
+            continue
+        interrupted.add((filename, line))
+        assert len(clf.loss_curve_) == clf.n_iter_ == len(clf.history_["loss"])
+        assert clf.n_iter_ >= 1 and clf.loss_ == clf.loss_curve_[-1]
+        if clf.n_iter_ not in references:
+            references[clf.n_iter_] = _fit(
+                MLPBackpropClassifier(max_iter=clf.n_iter_, **params), X, y
+            )
+        reference = references[clf.n_iter_]
+        np.testing.assert_array_equal(
+            clf.loss_curve_, reference.loss_curve_, err_msg=f"{filename}:{line}"
+        )
+        for kept, expected in zip(
+            clf.coefs_ + clf.intercepts_, reference.coefs_ + reference.intercepts_
+        ):
+            np.testing.assert_array_equal(kept, expected, err_msg=f"{filename}:{line}")
+    lbfgs_lines = {line for name, line in interrupted if name == _lbfgs.__file__}
+    assert len(lbfgs_lines) >= 15
