@@ -20,12 +20,14 @@ def _sparse_rows(X):
     """Yield the bytes of every row of a sparse matrix: indices, then values.
 
     The matrix is first brought to a canonical form (CSR, duplicates summed,
-    indices sorted), so that equal rows give equal bytes. Within one matrix
+    explicit zeros dropped, indices sorted), so that equal rows give equal
+    bytes. Within one matrix
     all indices share a dtype and all values another, so the bytes of two
     rows are equal exactly when their indices and values are.
     """
     X = X.tocsr(copy=True)
     X.sum_duplicates()
+    X.eliminate_zeros()
     X.sort_indices()
     for i in range(X.shape[0]):
         lo, hi = X.indptr[i], X.indptr[i + 1]

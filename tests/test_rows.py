@@ -85,3 +85,13 @@ def test_sparse_rows_are_compared_in_canonical_form():
     # The caller's matrix is left as it was, and dense input groups alike.
     assert not X.has_canonical_format
     np.testing.assert_array_equal(_same(row_groups(dense)), _same(groups))
+
+
+def test_sparse_rows_that_differ_only_in_stored_zeros_are_one_sample():
+    # Both rows are [1, 0, 2]; the second stores its zero (a -0.0) explicitly.
+    X = sp.csr_matrix(
+        (np.array([1.0, 2.0, 1.0, -0.0, 2.0]), [0, 2, 0, 1, 2], [0, 2, 5]), (2, 3)
+    )
+    assert X[1].nnz == 3 and X[0].nnz == 2
+    assert row_groups(X)[0] == row_groups(X)[1]
+    assert row_keys(X)[0] == row_keys(X)[1]
