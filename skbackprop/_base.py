@@ -503,15 +503,7 @@ default=None
             logits = forward_logits(
                 X, self.coefs_, self.intercepts_, self._hidden_activations
             )
-        if not np.isfinite(logits).all():
-            # Inputs far beyond the training data's scale overflow the network:
-            # refuse them rather than return NaN outputs.
-            raise ValueError(
-                "The network's output overflowed (it is not finite) for some "
-                "samples of X: their values are too large for the fitted weights. "
-                "Scale the inputs, e.g. with sklearn.preprocessing.StandardScaler."
-            )
-        return logits
+        return _finite_output(logits)
 
     def transform(self, X, layer=-1):
         """Activations of a hidden layer: the network as a feature extractor.
@@ -699,3 +691,16 @@ default=None
         self.n_layers_, self.n_outputs_ = len(units), units[-1]
         self.out_activation_ = self._target_encoding.output_activation
         self._hidden_activations = tuple(activations)
+
+
+def _finite_output(output):
+    """``output``, or a ValueError if the network overflowed for some rows."""
+    if not np.isfinite(output).all():
+        # Inputs far beyond the training data's scale overflow the network:
+        # refuse them rather than return NaN or infinite outputs.
+        raise ValueError(
+            "The network's output overflowed (it is not finite) for some "
+            "samples of X: their values are too large for the fitted weights. "
+            "Scale the inputs, e.g. with sklearn.preprocessing.StandardScaler."
+        )
+    return output

@@ -84,6 +84,8 @@ class ValidationMonitor:
             output.activate_and_loss(logits, outputs, self.Y, self.sample_weight)
             / self.weight_sum
         )
+        if not np.isfinite(outputs).all():  # an exp output that overflowed
+            return np.nan, np.nan
         if self.scorer == "loss":
             return loss, -loss
         if self.scorer is None:

@@ -41,7 +41,7 @@ from sklearn.model_selection import (  # noqa: E402
 )
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
-from skbackprop import MLPBackpropClassifier  # noqa: E402
+from skbackprop import MLPBackpropClassifier, MLPBackpropRegressor  # noqa: E402
 
 HyperbandSearchCV = dask_ml_model_selection.HyperbandSearchCV
 IncrementalSearchCV = dask_ml_model_selection.IncrementalSearchCV
@@ -444,3 +444,40 @@ def test_example_script_starts_and_closes_a_local_cluster():
     accuracies = re.findall(r"test accuracy: (0\.\d+)", completed.stdout)
     assert len(accuracies) == 2
     assert all(float(accuracy) > 0.9 for accuracy in accuracies)
+
+
+# --------------------------------------------------------------------------
+# The regressor on dask: out-of-core training and prediction
+# --------------------------------------------------------------------------
+
+
+def test_regressor_incremental_and_parallel_prediction(client):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 5))
+    y = X @ rng.normal(size=5) + np.sin(X[:, 0])
+    X_chunks = da.from_array(X, chunks=(200, -1))
+    # dask-ml's Incremental hands partial_fit one block of y per block of X,
+    # which it knows how to do for a 1-D y.
+    y_chunks = da.from_array(y, chunks=200)
+    params = dict(hidden_layer_sizes=(16,), random_state=0, learning_rate_init=0.01)
+
+    # Without shuffling, Incremental is partial_fit on each chunk in order.
+    model = Incremental(MLPBackpropRegressor(**params), shuffle_blocks=False)
+    model.partial_fit(X_chunks, y_chunks)
+    with threadpool_limits(limits=1):
+        local = MLPBackpropRegressor(**params)
+        for start in range(0, 600, 200):
+            local.partial_fit(X[start : start + 200], y[start : start + 200])
+    for remote, near in zip(model.estimator_.coefs_, local.coefs_, strict=True):
+        np.testing.assert_allclose(remote, near, rtol=1e-12, atol=1e-12)
+
+    prediction = ParallelPostFit(local).predict(X_chunks).compute()
+    np.testing.assert_allclose(prediction, local.predict(X), rtol=1e-12)
+    # Several outputs predict block by block with map_blocks (dask-ml's
+    # ParallelPostFit assumes one output per row).
+    several = MLPBackpropRegressor(**params).fit(X, np.column_stack([y, -y]))
+    prediction = X_chunks.map_blocks(
+        several.predict, chunks=(200, 2), dtype=np.float64
+    ).compute()
+    np.testing.assert_allclose(prediction, several.predict(X), rtol=1e-12)
+    assert prediction.shape == (600, 2)

@@ -26,12 +26,17 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 import skbackprop
-from skbackprop import MLPBackpropClassifier
+from skbackprop import MLPBackpropClassifier, MLPBackpropRegressor
 
 HAVE_NUMPYDOC = importlib.util.find_spec("numpydoc") is not None
+# Each estimator, and the scikit-learn estimator it replaces.
+REPLACES = {MLPBackpropClassifier: MLPClassifier, MLPBackpropRegressor: MLPRegressor}
+ESTIMATORS = pytest.mark.parametrize(
+    "Estimator", list(REPLACES), ids=lambda e: e.__name__
+)
 
 
 # --------------------------------------------------------------------------
@@ -176,15 +181,16 @@ def _names(entries):
     return [name for name, _ in entries]
 
 
-def test_every_parameter_is_documented(parse):
-    documented = _names(parse(MLPBackpropClassifier.__doc__)["Parameters"])
+@ESTIMATORS
+def test_every_parameter_is_documented(parse, Estimator):
+    documented = _names(parse(Estimator.__doc__)["Parameters"])
     # The signature's order, which get_params (alphabetical) does not keep.
     actual = [
         name
-        for name in inspect.signature(MLPBackpropClassifier.__init__).parameters
+        for name in inspect.signature(Estimator.__init__).parameters
         if name != "self"
     ]
-    assert sorted(actual) == sorted(MLPBackpropClassifier().get_params(deep=False))
+    assert sorted(actual) == sorted(Estimator().get_params(deep=False))
     assert sorted(set(actual) - set(documented)) == [], "undocumented parameters"
     assert sorted(set(documented) - set(actual)) == [], "documented, not parameters"
     assert len(documented) == len(set(documented)), "a parameter is listed twice"
@@ -195,9 +201,10 @@ def test_every_parameter_is_documented(parse):
 _DEFAULT = re.compile(r"default=(?P<value>.+)$")
 
 
-def test_documented_defaults_are_the_real_ones(parse):
-    signature = inspect.signature(MLPBackpropClassifier.__init__)
-    for name, type_ in parse(MLPBackpropClassifier.__doc__)["Parameters"]:
+@ESTIMATORS
+def test_documented_defaults_are_the_real_ones(parse, Estimator):
+    signature = inspect.signature(Estimator.__init__)
+    for name, type_ in parse(Estimator.__doc__)["Parameters"]:
         match = _DEFAULT.search(type_)
         assert match, f"{name}: the type line gives no default=..."
         text = match.group("value").strip()
@@ -225,40 +232,60 @@ def _public_fitted_attributes(estimator):
     }
 
 
-@pytest.fixture(scope="module")
-def fitted_attributes():
-    """Union of the attributes that fit and partial_fit set, in every mode."""
+def _fits(Estimator):
+    """Fits that together set every attribute an estimator's fits set."""
     X, y = load_digits(n_class=4, return_X_y=True)
     X, y = X[:120] / 16.0, y[:120]
     frame = pd.DataFrame(X, columns=[f"pixel_{j}" for j in range(X.shape[1])])
     small = {"hidden_layer_sizes": (8,), "max_iter": 5, "random_state": 0}
-    fits = [
-        lambda: MLPBackpropClassifier(**small).fit(X, y),
-        lambda: MLPBackpropClassifier(**small, early_stopping=True).fit(X, y),
-        lambda: MLPBackpropClassifier(**small, solver="sgd").fit(X, y),
-        lambda: MLPBackpropClassifier(**small, solver="lbfgs").fit(X, y),
-        lambda: MLPBackpropClassifier(**small).partial_fit(X, y, classes=np.unique(y)),
+    make = lambda **params: Estimator(**small, **params)  # noqa: E731
+    common = [
+        lambda: make().fit(X, y),
+        lambda: make(early_stopping=True).fit(X, y),
+        lambda: make(solver="sgd").fit(X, y),
+        lambda: make(solver="lbfgs").fit(X, y),
         # Feature names are recorded only for DataFrames with string columns.
-        lambda: MLPBackpropClassifier(**small).fit(frame, y),
-        # Binary and multilabel targets use logistic outputs.
-        lambda: MLPBackpropClassifier(**small).fit(X, y == 0),
-        lambda: MLPBackpropClassifier(**small).fit(X, np.eye(4, dtype=int)[y]),
+        lambda: make().fit(frame, y),
     ]
-    found = set()
+    if Estimator is MLPBackpropRegressor:
+        return [
+            *common,
+            lambda: make().partial_fit(X, y),
+            lambda: make().fit(X, np.column_stack([y, -y])),
+            lambda: make(loss="poisson").fit(X, y),
+        ]
+    return [
+        *common,
+        lambda: make().partial_fit(X, y, classes=np.unique(y)),
+        # Binary and multilabel targets use logistic outputs.
+        lambda: make().fit(X, y == 0),
+        lambda: make().fit(X, np.eye(4, dtype=int)[y]),
+    ]
+
+
+@pytest.fixture(scope="module")
+def fitted_attributes():
+    """Per estimator, the union of the attributes that its fits set."""
+    found = {}
     with warnings.catch_warnings():
         # Five epochs are enough to set every attribute, not to converge.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for fit in fits:
-            found |= _public_fitted_attributes(fit())
+        for Estimator in REPLACES:
+            found[Estimator] = set()
+            for fit in _fits(Estimator):
+                found[Estimator] |= _public_fitted_attributes(fit())
     return found
 
 
-def test_unfitted_estimator_has_no_fitted_attributes():
-    assert _public_fitted_attributes(MLPBackpropClassifier()) == set()
+@ESTIMATORS
+def test_unfitted_estimator_has_no_fitted_attributes(Estimator):
+    assert _public_fitted_attributes(Estimator()) == set()
 
 
-def test_every_fitted_attribute_is_documented(parse, fitted_attributes):
-    documented = _names(parse(MLPBackpropClassifier.__doc__)["Attributes"])
+@ESTIMATORS
+def test_every_fitted_attribute_is_documented(parse, fitted_attributes, Estimator):
+    fitted_attributes = fitted_attributes[Estimator]
+    documented = _names(parse(Estimator.__doc__)["Attributes"])
     assert len(documented) == len(set(documented)), "an attribute is listed twice"
     assert sorted(fitted_attributes - set(documented)) == [], (
         "set by fit but not documented"
@@ -268,10 +295,11 @@ def test_every_fitted_attribute_is_documented(parse, fitted_attributes):
     )
 
 
-def test_attributes_of_mlpclassifier_are_documented(parse):
-    # A drop-in replacement offers every attribute MLPClassifier documents.
-    ours = set(_names(parse(MLPBackpropClassifier.__doc__)["Attributes"]))
-    theirs = set(_names(parse(MLPClassifier.__doc__)["Attributes"]))
+@ESTIMATORS
+def test_attributes_of_the_replaced_estimator_are_documented(parse, Estimator):
+    # A drop-in replacement offers every attribute the replaced one documents.
+    ours = set(_names(parse(Estimator.__doc__)["Attributes"]))
+    theirs = set(_names(parse(REPLACES[Estimator].__doc__)["Attributes"]))
     assert sorted(theirs - ours) == []
 
 
@@ -280,26 +308,33 @@ def test_attributes_of_mlpclassifier_are_documented(parse):
 # --------------------------------------------------------------------------
 
 
-def _public_methods():
+def _public_methods(Estimator):
     return sorted(
         name
-        for name, member in inspect.getmembers(MLPBackpropClassifier)
+        for name, member in inspect.getmembers(Estimator)
         if not name.startswith("_") and callable(member)
     )
 
 
-def _own_methods():
+def _own_methods(Estimator):
     """Public methods defined by skbackprop rather than inherited."""
     return [
         name
-        for name in _public_methods()
-        if getattr(MLPBackpropClassifier, name).__module__.startswith("skbackprop")
+        for name in _public_methods(Estimator)
+        if getattr(Estimator, name).__module__.startswith("skbackprop")
     ]
+
+
+def _methods(select):
+    return [(E, name) for E in REPLACES for name in select(E)]
 
 
 def test_method_lists_are_not_empty():
     # Guards the parametrisations below against collecting nothing.
-    own = set(_own_methods())
+    assert {"fit", "partial_fit", "predict", "transform"} <= set(
+        _own_methods(MLPBackpropRegressor)
+    )
+    own = set(_own_methods(MLPBackpropClassifier))
     expected = {
         "fit",
         "partial_fit",
@@ -309,20 +344,22 @@ def test_method_lists_are_not_empty():
         "decision_function",
     }
     assert expected <= own
-    assert {"score", "get_params", "set_params"} <= set(_public_methods())
+    assert {"score", "get_params", "set_params"} <= set(
+        _public_methods(MLPBackpropClassifier)
+    )
 
 
-@pytest.mark.parametrize("name", _public_methods())
-def test_public_method_has_a_numpydoc_docstring(name, parse):
-    method = getattr(MLPBackpropClassifier, name)
+@pytest.mark.parametrize("Estimator, name", _methods(_public_methods))
+def test_public_method_has_a_numpydoc_docstring(name, parse, Estimator):
+    method = getattr(Estimator, name)
     parsed = parse(method.__doc__)
     assert parsed["Summary"], f"{name} has no summary line"
     assert "Returns" in parsed or name.startswith("set_"), f"{name}: no Returns"
 
 
-@pytest.mark.parametrize("name", _own_methods())
-def test_own_method_documents_its_arguments(name, parse):
-    method = getattr(MLPBackpropClassifier, name)
+@pytest.mark.parametrize("Estimator, name", _methods(_own_methods))
+def test_own_method_documents_its_arguments(name, parse, Estimator):
+    method = getattr(Estimator, name)
     arguments = [
         p.name
         for p in inspect.signature(method).parameters.values()
@@ -340,9 +377,10 @@ def test_own_method_documents_its_arguments(name, parse):
 # --------------------------------------------------------------------------
 
 
-def test_class_docstring_has_an_example():
-    assert "Examples\n    --------" in MLPBackpropClassifier.__doc__
-    assert ">>> " in MLPBackpropClassifier.__doc__
+@ESTIMATORS
+def test_class_docstring_has_an_example(Estimator):
+    assert "Examples\n    --------" in Estimator.__doc__
+    assert ">>> " in Estimator.__doc__
 
 
 def test_docstring_examples_run():
@@ -352,6 +390,7 @@ def test_docstring_examples_run():
         test
         for test in finder.find(skbackprop, "skbackprop")
         + finder.find(MLPBackpropClassifier, "MLPBackpropClassifier")
+        + finder.find(MLPBackpropRegressor, "MLPBackpropRegressor")
         if test.examples
     ]
     assert tests, "no docstring examples found"

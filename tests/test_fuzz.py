@@ -28,7 +28,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import MLPBackpropClassifier, load_model, save_model
+from skbackprop import (
+    MLPBackpropClassifier,
+    MLPBackpropRegressor,
+    load_model,
+    save_model,
+)
 
 settings.register_profile(
     "ci",
@@ -55,6 +60,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
     pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger"),
     pytest.mark.filterwarnings("ignore:The number of unique classes is greater"),
+    pytest.mark.filterwarnings("ignore:A column-vector y was passed"),
 ]
 
 ACTIVATIONS = [
@@ -83,6 +89,8 @@ EXPECTED_MESSAGES = [
     r"The network's output overflowed",
     r"Unknown label type",
     r"classes",
+    r"Input y contains (NaN|infinity)",
+    r"y are negative which is not allowed for Poisson",
 ]
 
 
@@ -372,3 +380,66 @@ def test_predict_on_malformed_input_refuses_clearly(
             r"|could not convert string to float",
             message,
         ), message
+
+
+# ------------------------------------------------------------------ regressor
+@st.composite
+def targets(draw, n_samples):
+    """Real targets, one or several columns, of varied scale, rarely NaN."""
+    n_outputs = draw(st.sampled_from([None, 1, 2, 3]))  # None: a 1-D y
+    scale = draw(st.sampled_from([1.0, 1e-3, 1e3]))
+    rng = np.random.RandomState(draw(st.integers(0, 2**16)))
+    shape = (n_samples,) if n_outputs is None else (n_samples, n_outputs)
+    y = rng.normal(scale=scale, size=shape)
+    if draw(st.booleans()):
+        y = np.abs(y)  # counts and other non-negative targets
+    if draw(st.integers(0, 9)) == 0:
+        y.flat[draw(st.integers(0, y.size - 1))] = draw(
+            st.sampled_from([np.nan, np.inf])
+        )
+    return y
+
+
+@st.composite
+def regression_problems(draw):
+    n_samples = draw(st.integers(1, 40))
+    X = draw(inputs(n_samples, draw(st.integers(1, 6))))
+    y = draw(targets(n_samples))
+    loss = draw(
+        st.sampled_from(
+            ["squared_error", "poisson", "absolute_error", "huber", "quantile"]
+        )
+    )
+    params = draw(estimators()).get_params()
+    regressor = MLPBackpropRegressor(
+        loss=loss,
+        quantile=draw(st.sampled_from([0.05, 0.5, 0.95])),
+        huber_delta=draw(st.sampled_from([1e-3, 1.0, 100.0])),
+        **{k: v for k, v in params.items() if k != "class_weight"},
+    )
+    return X, y, draw(sample_weights(n_samples)), regressor
+
+
+@PROFILE
+@given(regression_problems())
+def test_regressor_fit_and_predict_succeed_or_refuse_clearly(problem):
+    X, y, sample_weight, reg = problem
+    try:
+        reg.fit(X, y, sample_weight=sample_weight)
+    except (ValueError, TypeError) as error:
+        _assert_clear_refusal(error)
+        return
+    try:
+        prediction = reg.predict(X)
+    except (ValueError, TypeError) as error:
+        _assert_clear_refusal(error)
+        return
+    one_output = np.ndim(y) == 1 or np.shape(y)[1] == 1
+    assert prediction.shape == ((len(y),) if one_output else np.shape(y))
+    assert np.isfinite(prediction).all()
+    if reg.loss == "poisson":
+        assert (prediction >= 0).all()
+    buffer = io.BytesIO()
+    save_model(reg, buffer)
+    buffer.seek(0)
+    np.testing.assert_array_equal(load_model(buffer).predict(X), prediction)
