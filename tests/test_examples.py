@@ -417,6 +417,7 @@ def test_every_example_is_found():
         "plot_activations.py",
         "plot_gradient_check.py",
         "plot_dropin_replacement.py",
+        "plot_regressor_dropin.py",
     }
     assert expected <= names
 
