@@ -418,6 +418,7 @@ def test_every_example_is_found():
         "plot_gradient_check.py",
         "plot_dropin_replacement.py",
         "plot_regressor_dropin.py",
+        "plot_quantile_regression.py",
     }
     assert expected <= names
 

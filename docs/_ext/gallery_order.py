@@ -14,6 +14,7 @@ READING_ORDER = [
     "plot_training_control.py",
     # Regression, after every classification example.
     "plot_regressor_dropin.py",
+    "plot_quantile_regression.py",
 ]
 
 
