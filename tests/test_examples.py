@@ -419,6 +419,7 @@ def test_every_example_is_found():
         "plot_dropin_replacement.py",
         "plot_regressor_dropin.py",
         "plot_quantile_regression.py",
+        "plot_poisson_regression.py",
     }
     assert expected <= names
 

@@ -15,6 +15,7 @@ READING_ORDER = [
     # Regression, after every classification example.
     "plot_regressor_dropin.py",
     "plot_quantile_regression.py",
+    "plot_poisson_regression.py",
 ]
 
 
