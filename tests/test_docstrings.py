@@ -1,10 +1,13 @@
-"""The docstrings document exactly what the estimator has.
+"""The docstrings document exactly what each estimator has.
+
+For the classifier and the regressor alike:
 
 - every constructor parameter is in the class docstring's Parameters section,
   with the default the constructor really uses, and nothing else is;
 - every fitted attribute (a public name ending in ``_`` that some ``fit`` or
   ``partial_fit`` sets) is in the Attributes section, and nothing else is;
-- every attribute ``MLPClassifier`` documents is documented here too;
+- every attribute that scikit-learn's ``MLPClassifier`` (``MLPRegressor``)
+  documents is documented here too;
 - every public method has a numpydoc docstring: a summary, every argument
   under Parameters, and a Returns section;
 - the Examples in the docstrings run.
@@ -24,12 +27,21 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_diabetes, load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 import skbackprop
-from skbackprop import MLPBackpropClassifier
+from skbackprop import MLPBackpropClassifier, MLPBackpropRegressor
+
+# Each estimator, with the scikit-learn estimator it replaces.
+ESTIMATORS = {
+    MLPBackpropClassifier: MLPClassifier,
+    MLPBackpropRegressor: MLPRegressor,
+}
+estimators = pytest.mark.parametrize(
+    "Estimator", list(ESTIMATORS), ids=lambda Estimator: Estimator.__name__
+)
 
 HAVE_NUMPYDOC = importlib.util.find_spec("numpydoc") is not None
 
@@ -163,8 +175,9 @@ def test_hand_parser_on_a_known_docstring():
 
 @pytest.mark.skipif(not HAVE_NUMPYDOC, reason="compares with numpydoc")
 def test_hand_parser_agrees_with_numpydoc():
-    for doc in (MLPBackpropClassifier.__doc__, MLPBackpropClassifier.fit.__doc__):
-        assert parse_by_hand(doc) == parse_with_numpydoc(doc)
+    for Estimator in ESTIMATORS:
+        for doc in (Estimator.__doc__, Estimator.fit.__doc__):
+            assert parse_by_hand(doc) == parse_with_numpydoc(doc)
 
 
 # --------------------------------------------------------------------------
@@ -176,15 +189,16 @@ def _names(entries):
     return [name for name, _ in entries]
 
 
-def test_every_parameter_is_documented(parse):
-    documented = _names(parse(MLPBackpropClassifier.__doc__)["Parameters"])
+@estimators
+def test_every_parameter_is_documented(parse, Estimator):
+    documented = _names(parse(Estimator.__doc__)["Parameters"])
     # The signature's order, which get_params (alphabetical) does not keep.
     actual = [
         name
-        for name in inspect.signature(MLPBackpropClassifier.__init__).parameters
+        for name in inspect.signature(Estimator.__init__).parameters
         if name != "self"
     ]
-    assert sorted(actual) == sorted(MLPBackpropClassifier().get_params(deep=False))
+    assert sorted(actual) == sorted(Estimator().get_params(deep=False))
     assert sorted(set(actual) - set(documented)) == [], "undocumented parameters"
     assert sorted(set(documented) - set(actual)) == [], "documented, not parameters"
     assert len(documented) == len(set(documented)), "a parameter is listed twice"
@@ -195,9 +209,10 @@ def test_every_parameter_is_documented(parse):
 _DEFAULT = re.compile(r"default=(?P<value>.+)$")
 
 
-def test_documented_defaults_are_the_real_ones(parse):
-    signature = inspect.signature(MLPBackpropClassifier.__init__)
-    for name, type_ in parse(MLPBackpropClassifier.__doc__)["Parameters"]:
+@estimators
+def test_documented_defaults_are_the_real_ones(parse, Estimator):
+    signature = inspect.signature(Estimator.__init__)
+    for name, type_ in parse(Estimator.__doc__)["Parameters"]:
         match = _DEFAULT.search(type_)
         assert match, f"{name}: the type line gives no default=..."
         text = match.group("value").strip()
@@ -225,9 +240,8 @@ def _public_fitted_attributes(estimator):
     }
 
 
-@pytest.fixture(scope="module")
-def fitted_attributes():
-    """Union of the attributes that fit and partial_fit set, in every mode."""
+def _classifier_fits():
+    """Fits of the classifier that, together, set every fitted attribute."""
     X, y = load_digits(n_class=4, return_X_y=True)
     X, y = X[:120] / 16.0, y[:120]
     frame = pd.DataFrame(X, columns=[f"pixel_{j}" for j in range(X.shape[1])])
@@ -244,21 +258,54 @@ def fitted_attributes():
         lambda: MLPBackpropClassifier(**small).fit(X, y == 0),
         lambda: MLPBackpropClassifier(**small).fit(X, np.eye(4, dtype=int)[y]),
     ]
-    found = set()
+    return fits
+
+
+def _regressor_fits():
+    """Fits of the regressor that, together, set every fitted attribute."""
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[:120], y[:120] / 100
+    frame = pd.DataFrame(X, columns=[f"feature_{j}" for j in range(X.shape[1])])
+    small = {"hidden_layer_sizes": (8,), "max_iter": 5, "random_state": 0}
+    return [
+        lambda: MLPBackpropRegressor(**small).fit(X, y),
+        lambda: MLPBackpropRegressor(**small, early_stopping=True).fit(X, y),
+        lambda: MLPBackpropRegressor(**small, solver="sgd").fit(X, y),
+        lambda: MLPBackpropRegressor(**small, solver="lbfgs").fit(X, y),
+        lambda: MLPBackpropRegressor(**small).partial_fit(X, y),
+        lambda: MLPBackpropRegressor(**small).fit(frame, y),
+        # Poisson has the exp output; several outputs a 2-D y.
+        lambda: MLPBackpropRegressor(**small, loss="poisson").fit(X, y),
+        lambda: MLPBackpropRegressor(**small).fit(X, np.column_stack([y, -y])),
+    ]
+
+
+FITS = {MLPBackpropClassifier: _classifier_fits, MLPBackpropRegressor: _regressor_fits}
+
+
+@pytest.fixture(scope="module")
+def fitted_attributes():
+    """Per estimator, the union of the attributes its fits set, in every mode."""
+    found = {}
     with warnings.catch_warnings():
         # Five epochs are enough to set every attribute, not to converge.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for fit in fits:
-            found |= _public_fitted_attributes(fit())
+        for Estimator, fits in FITS.items():
+            found[Estimator] = set()
+            for fit in fits():
+                found[Estimator] |= _public_fitted_attributes(fit())
     return found
 
 
-def test_unfitted_estimator_has_no_fitted_attributes():
-    assert _public_fitted_attributes(MLPBackpropClassifier()) == set()
+@estimators
+def test_unfitted_estimator_has_no_fitted_attributes(Estimator):
+    assert _public_fitted_attributes(Estimator()) == set()
 
 
-def test_every_fitted_attribute_is_documented(parse, fitted_attributes):
-    documented = _names(parse(MLPBackpropClassifier.__doc__)["Attributes"])
+@estimators
+def test_every_fitted_attribute_is_documented(parse, fitted_attributes, Estimator):
+    fitted_attributes = fitted_attributes[Estimator]
+    documented = _names(parse(Estimator.__doc__)["Attributes"])
     assert len(documented) == len(set(documented)), "an attribute is listed twice"
     assert sorted(fitted_attributes - set(documented)) == [], (
         "set by fit but not documented"
@@ -268,10 +315,11 @@ def test_every_fitted_attribute_is_documented(parse, fitted_attributes):
     )
 
 
-def test_attributes_of_mlpclassifier_are_documented(parse):
-    # A drop-in replacement offers every attribute MLPClassifier documents.
-    ours = set(_names(parse(MLPBackpropClassifier.__doc__)["Attributes"]))
-    theirs = set(_names(parse(MLPClassifier.__doc__)["Attributes"]))
+@estimators
+def test_attributes_of_scikit_learns_estimator_are_documented(parse, Estimator):
+    # A drop-in replacement offers every attribute the replaced class documents.
+    ours = set(_names(parse(Estimator.__doc__)["Attributes"]))
+    theirs = set(_names(parse(ESTIMATORS[Estimator].__doc__)["Attributes"]))
     assert sorted(theirs - ours) == []
 
 
@@ -280,49 +328,61 @@ def test_attributes_of_mlpclassifier_are_documented(parse):
 # --------------------------------------------------------------------------
 
 
-def _public_methods():
+def _public_methods(Estimator):
     return sorted(
         name
-        for name, member in inspect.getmembers(MLPBackpropClassifier)
+        for name, member in inspect.getmembers(Estimator)
         if not name.startswith("_") and callable(member)
     )
 
 
-def _own_methods():
+def _own_methods(Estimator):
     """Public methods defined by skbackprop rather than inherited."""
     return [
         name
-        for name in _public_methods()
-        if getattr(MLPBackpropClassifier, name).__module__.startswith("skbackprop")
+        for name in _public_methods(Estimator)
+        if getattr(Estimator, name).__module__.startswith("skbackprop")
+    ]
+
+
+def _method_params(methods):
+    """(Estimator, method name) pairs for every estimator, with readable ids."""
+    return [
+        pytest.param(Estimator, name, id=f"{Estimator.__name__}.{name}")
+        for Estimator in ESTIMATORS
+        for name in methods(Estimator)
     ]
 
 
 def test_method_lists_are_not_empty():
     # Guards the parametrisations below against collecting nothing.
-    own = set(_own_methods())
     expected = {
-        "fit",
-        "partial_fit",
-        "predict",
-        "predict_proba",
-        "predict_log_proba",
-        "decision_function",
+        MLPBackpropClassifier: {
+            "fit",
+            "partial_fit",
+            "predict",
+            "predict_proba",
+            "predict_log_proba",
+            "decision_function",
+        },
+        MLPBackpropRegressor: {"fit", "partial_fit", "predict", "transform"},
     }
-    assert expected <= own
-    assert {"score", "get_params", "set_params"} <= set(_public_methods())
+    for Estimator, own in expected.items():
+        assert own <= set(_own_methods(Estimator))
+        assert {"score", "get_params", "set_params"} <= set(_public_methods(Estimator))
 
 
-@pytest.mark.parametrize("name", _public_methods())
-def test_public_method_has_a_numpydoc_docstring(name, parse):
-    method = getattr(MLPBackpropClassifier, name)
+@pytest.mark.parametrize("Estimator, name", _method_params(_public_methods))
+def test_public_method_has_a_numpydoc_docstring(Estimator, name, parse):
+    method = getattr(Estimator, name)
     parsed = parse(method.__doc__)
     assert parsed["Summary"], f"{name} has no summary line"
     assert "Returns" in parsed or name.startswith("set_"), f"{name}: no Returns"
 
 
-@pytest.mark.parametrize("name", _own_methods())
-def test_own_method_documents_its_arguments(name, parse):
-    method = getattr(MLPBackpropClassifier, name)
+@pytest.mark.parametrize("Estimator, name", _method_params(_own_methods))
+def test_own_method_documents_its_arguments(Estimator, name, parse):
+    method = getattr(Estimator, name)
     arguments = [
         p.name
         for p in inspect.signature(method).parameters.values()
@@ -340,9 +400,10 @@ def test_own_method_documents_its_arguments(name, parse):
 # --------------------------------------------------------------------------
 
 
-def test_class_docstring_has_an_example():
-    assert "Examples\n    --------" in MLPBackpropClassifier.__doc__
-    assert ">>> " in MLPBackpropClassifier.__doc__
+@estimators
+def test_class_docstring_has_an_example(Estimator):
+    assert "Examples\n    --------" in Estimator.__doc__
+    assert ">>> " in Estimator.__doc__
 
 
 def test_docstring_examples_run():
@@ -362,3 +423,21 @@ def test_docstring_examples_run():
     result = runner.summarize(verbose=False)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the class docstring's example scores R² -0.31 on the diabetes "
+    "test set, not above 0.3 as it claims (MLPRegressor, with the same code, "
+    "scores -0.28)",
+)
+def test_regressor_docstring_example_runs():
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    tests = doctest.DocTestFinder().find(MLPBackpropRegressor, "MLPBackpropRegressor")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for test in tests:
+            runner.run(test, out=lambda text: None)
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 0
+    assert result.failed == 0
