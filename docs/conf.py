@@ -203,6 +203,7 @@ SKLEARN_TERMS = {"fit", "meta-estimator", "estimator", "predict", "sample_weight
 SKLEARN_LABELS = {
     "metadata_routing": "metadata_routing.html",
     "accuracy_score": "modules/model_evaluation.html#accuracy-score",
+    "r2_score": "modules/model_evaluation.html#r2-score",
     "user_guide": "user_guide.html",
     "df_output_transform": "auto_examples/miscellaneous/plot_set_output.html",
     "sphx_glr_auto_examples_miscellaneous_plot_set_output.py": (

@@ -417,6 +417,9 @@ def test_every_example_is_found():
         "plot_activations.py",
         "plot_gradient_check.py",
         "plot_dropin_replacement.py",
+        "plot_regressor_dropin.py",
+        "plot_quantile_regression.py",
+        "plot_poisson_regression.py",
     }
     assert expected <= names
 
@@ -442,7 +445,10 @@ def test_example_is_a_gallery_page(path):
     assert len(over) >= len(title.strip()) and len(under) >= len(title.strip())
     assert "# %%" in source
     assert "random_state" in source, f"{path.name} is not seeded"
-    assert "from skbackprop import MLPBackpropClassifier" in source
+    estimators = ("MLPBackpropClassifier", "MLPBackpropRegressor")
+    assert any(f"from skbackprop import {name}" in source for name in estimators), (
+        f"{path.name} imports neither estimator"
+    )
 
 
 def test_quick_mode_variable_is_documented_in_examples():

@@ -9,6 +9,13 @@ READING_ORDER = [
     "plot_activations.py",
     "plot_grid_search.py",
     "plot_gradient_check.py",
+    "dask_scale_out.py",
+    "plot_hidden_features.py",
+    "plot_training_control.py",
+    # Regression, after every classification example.
+    "plot_regressor_dropin.py",
+    "plot_quantile_regression.py",
+    "plot_poisson_regression.py",
 ]
 
 
