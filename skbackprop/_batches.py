@@ -58,6 +58,11 @@ class BatchSource:
         Whether to shuffle the rows every epoch.
     random_state : numpy.random.RandomState
         Source of the shuffles.
+    order : ndarray of shape (n_samples,) or None, default=None
+        The row order the previous call left, to shuffle on from; each
+        epoch shuffles the previous epoch's order, as scikit-learn's MLP
+        does, so continuing it makes later calls shuffle as one long fit.
+        A new order starts as ``arange(n_samples)``.
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class BatchSource:
         batch_size,
         shuffle,
         random_state,
+        order=None,
     ):
         self.X, self.targets, self.encoding = X, targets, encoding
         self.sample_weight, self.keys = sample_weight, keys
@@ -78,10 +84,13 @@ class BatchSource:
         self.shuffle = shuffle
         self.random_state = random_state
         self.n_samples = X.shape[0]
-        # int32 halves the index (the same permutation: shuffling depends on
-        # the length only).
-        index_dtype = np.int32 if self.n_samples < 2**31 else np.intp
-        self.order = np.arange(self.n_samples, dtype=index_dtype)
+        if order is not None and len(order) == self.n_samples:
+            self.order = order
+        else:
+            # int32 halves the index (the same permutation: shuffling depends
+            # on the length only).
+            index_dtype = np.int32 if self.n_samples < 2**31 else np.intp
+            self.order = np.arange(self.n_samples, dtype=index_dtype)
         self._Y_buffer = np.empty((batch_size, n_outputs), dtype=X.dtype)
         if shuffle:
             self._X_buffer = (

@@ -110,6 +110,7 @@ def describe(metadata, read_array, names, estimator_class):
             "best_params": read_array("best_params") if old["best_params"] else None,
             "dropout_seed": attributes.get("_dropout_seed"),
             "random_state": generator,
+            "shuffle_order": None,  # 0.1.0 shuffled every fit from the start
             "optimizer": _optimizer(
                 old["optimizer"], estimator_class(**params), read_array, names
             ),

@@ -58,9 +58,13 @@ class MLPBackpropRegressor(RegressorMixin, BaseMLPBackprop):
     -----
     ``loss_``, ``loss_curve_`` and ``history_`` report the objective that
     training descends: for several outputs, the *sum* over outputs.
-    MLPRegressor descends the same sum but reports the mean over outputs in
-    its ``loss_``, so that for ``n`` outputs its ``loss_`` is ours divided by
-    ``n`` (without ``alpha``'s term); for one output both agree.
+    MLPRegressor descends the same sum, and reports it for 'poisson', but
+    for 'squared_error' reports the mean over outputs in its ``loss_``: with
+    ``n`` outputs its ``loss_`` is then ours divided by ``n`` (without
+    ``alpha``'s term), and ``tol``, which judges the reported loss, stops our
+    fit later; ``tol`` times ``n`` stops it where MLPRegressor stops. With
+    'lbfgs', MLPRegressor hands scipy that mean together with the gradient
+    of the sum, so its multi-output squared-error runs differ from ours.
 
     ``partial_fit`` is available for the stochastic solvers only, as for the
     classifier; MLPRegressor also offers it with 'lbfgs', where it runs a

@@ -94,10 +94,14 @@ class TrainingState:
     dropout_seed : int or None
         Seed of the dropout masks, drawn when dropout is first used.
     random_state : numpy.random.RandomState
+    shuffle_order : ndarray or None
+        The order of the training rows after the last shuffle: the next
+        epoch shuffles it on, in this call or the next.
     """
 
     def __init__(self, random_state, track_validation):
         self.random_state = random_state
+        self.shuffle_order = None
         self.dropout_seed = None
         self.optimizer = None
         self.n_iter = 0
@@ -258,6 +262,7 @@ class TrainingState:
         "best_params",
         "dropout_seed",
         "random_state",
+        "shuffle_order",
         "optimizer",
     )
 
@@ -328,6 +333,8 @@ class TrainingState:
                 dtype,
                 finite=True,
             )
+        if saved["shuffle_order"] is not None:
+            state.shuffle_order = _permutation(saved["shuffle_order"])
         if saved["dropout_seed"] is not None:
             state.dropout_seed = check_int(
                 saved["dropout_seed"], "training state.dropout_seed"
@@ -337,6 +344,16 @@ class TrainingState:
                 saved["optimizer"], n_params, n_coef, dtype
             )
         return state
+
+
+def _permutation(order):
+    """A shuffled row order, checked: a permutation of its positions."""
+    where = "training state.shuffle_order"
+    if not isinstance(order, np.ndarray) or order.dtype.kind not in "iu":
+        raise ValueError(f"{where} must be an array of integers.")
+    if order.ndim != 1 or not np.array_equal(np.sort(order), np.arange(len(order))):
+        raise ValueError(f"{where} must be a permutation of 0 .. n - 1.")
+    return np.array(order, dtype=np.int32 if len(order) < 2**31 else np.intp)
 
 
 def _float_list(values, name):

@@ -116,7 +116,13 @@ class StochasticTrainer:
             size,
             est.shuffle,
             self.state.random_state,
+            # A warm fit shuffles on from the order its previous fit left, as
+            # one long fit would; partial_fit's chunks are new data, each
+            # shuffled from its own order, as scikit-learn's MLP does.
+            None if incremental else self.state.shuffle_order,
         )
+        if est.shuffle:
+            self.state.shuffle_order = self.batches.order
         self.optimizer = self.state.optimizer
         # Clipping needs the whole gradient before the step; otherwise the
         # optimizer adds the L2 gradient and measures norms in its own pass.

@@ -1,12 +1,16 @@
 """What every estimator of the family shares (``skbackprop._base``).
 
 Warm starts and ``partial_fit`` continue training exactly (weights, optimizer
-state, step count and learning rate carry over: two warm fits of four epochs
-are one fit of eight), a change of the optimizer's parameters rebuilds it, and
+state, step count, learning rate and the shuffling generator carry over, also
+through a pickle or a model file: two warm fits of four epochs are one fit of
+eight), a change of the optimizer's parameters rebuilds it, and
 ``partial_fit`` is hidden where it cannot work. A refit that is refused leaves
 the fitted model as it was. ``transform`` returns the hidden activations of
 any layer, in the input's dtype, as a pipeline step and as a DataFrame.
 """
+
+import io
+import pickle
 
 import numpy as np
 import pytest
@@ -14,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 
-from skbackprop import MLPBackpropClassifier
+from skbackprop import MLPBackpropClassifier, load_model, save_model
 from tests._data import classification
 from tests._estimators import hidden_activations, quiet_fit
 
@@ -57,6 +61,39 @@ def test_warm_start_continues_the_optimizer(small_digits, solver):
         _epochs(theirs, X, y, 4)
         _epochs(theirs, X, y, 4)
         assert not np.allclose(theirs.coefs_[0], single.coefs_[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", ["int", "RandomState"])
+@pytest.mark.parametrize("how", ["warm-fit", "pickle", "save_model"])
+def test_warm_fits_with_shuffling_equal_one_long_fit(small_digits, seed, how):
+    # The shuffling generator carries over too: with shuffle=True, epochs
+    # 5..8 of two warm fits see the batches that epochs 5..8 of one fit see,
+    # also across a pickle or a model file between the two fits.
+    X, y = small_digits
+
+    def make(**params):
+        random_state = 3 if seed == "int" else np.random.RandomState(3)
+        return MLPBackpropClassifier(
+            random_state=random_state,
+            batch_size=50,
+            tol=0,
+            n_iter_no_change=100,
+            **params,
+        )
+
+    warm = _epochs(make(warm_start=True), X, y, 4)
+    if how == "pickle":
+        warm = pickle.loads(pickle.dumps(warm))
+    elif how == "save_model":
+        buffer = io.BytesIO()
+        save_model(warm, buffer)
+        buffer.seek(0)
+        warm = load_model(buffer)
+    _epochs(warm, X, y, 4)
+    single = _epochs(make(), X, y, 8)
+    for a, b in zip(warm.coefs_ + warm.intercepts_, single.coefs_ + single.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert warm.loss_curve_ == pytest.approx(single.loss_curve_, rel=1e-12)
 
 
 def test_warm_start_rebuilds_optimizer_when_its_parameters_change(small_digits):

@@ -401,3 +401,34 @@ def test_docstring_examples_run():
     result = runner.summarize(verbose=False)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+def test_parameter_entries_say_what_the_parameters_do(parse):
+    # Entries that once said less than the code does.
+    entries = {
+        name: text for name, text in _entry_texts(MLPBackpropClassifier.__doc__).items()
+    }
+    assert "scoring" in entries["early_stopping"]
+    assert "X_val" in entries["early_stopping"]
+    assert "ignored" in entries["validation_fraction"]
+    assert "X_val" in entries["validation_fraction"]
+    for name in ("beta_2", "epsilon"):
+        assert all(s in entries[name] for s in ("rmsprop", "adamw")), name
+    assert "adagrad" in entries["epsilon"]
+    assert "dropout" in entries["random_state"]
+    assert "Examples" in skbackprop.load_model.__doc__
+
+
+def _entry_texts(docstring):
+    """Each parameter's entry in a class docstring, type line and text."""
+    lines = inspect.cleandoc(docstring).splitlines()
+    start = lines.index("Parameters") + 2
+    stop = lines.index("Attributes")
+    entries, name = {}, None
+    for line in lines[start:stop]:
+        if line and not line.startswith(" ") and " : " in line:
+            name = line.split(" : ")[0]
+            entries[name] = line
+        elif name:
+            entries[name] += " " + line.strip()
+    return entries

@@ -269,6 +269,7 @@ def test_file_layout(tmp_path):
         *(f"{kind}.{i}.npy" for kind in ("coefs_", "intercepts_") for i in range(3)),
         "classes_.npy",
         "training.random_state.npy",
+        "training.shuffle_order.npy",
         "training.optimizer.m.npy",
         "training.optimizer.v.npy",
     }

@@ -288,6 +288,10 @@ TAMPERED = {
         _replace("training.random_state.npy", npy(np.zeros(10, dtype=np.uint32))),
         "not a valid random generator",
     ),
+    "shuffle-order-not-a-permutation": (
+        _replace("training.shuffle_order.npy", npy(np.zeros(90, dtype=np.int32))),
+        "shuffle_order must be a permutation",
+    ),
     "optimizer-shape": (
         _replace("training.optimizer.m.npy", npy(np.zeros(3))),
         "optimizer.m has shape \\(3,\\)",
