@@ -6,14 +6,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._activations import resolve_activations
-from ._schema import check_array
+from ._activations import ACTIVATIONS, resolve_activations
+from ._schema import check_array, check_int, check_str
 
 __all__ = [
     "NetworkSpec",
     "STOCHASTIC_SOLVERS",
     "check_layers",
     "check_fits_in_memory",
+    "check_inputs_and_activations",
     "check_parameters_describe",
     "network_spec",
 ]
@@ -202,3 +203,35 @@ def check_layers(coefs, intercepts):
         check_array(intercept, f"intercepts_[{layer}]", (n_out,), dtype, finite=True)
         n_in = n_out
     return coefs, intercepts
+
+
+def check_inputs_and_activations(fitted, units):
+    """A saved network's inputs and hidden activations, checked against ``units``.
+
+    Returns
+    -------
+    n_features, feature_names, activations
+        ``n_features_in_``, ``feature_names_in_`` (or None) and the hidden
+        layers' activations.
+    """
+    n_features = check_int(fitted["n_features_in_"], "n_features_in_", minimum=1)
+    if n_features != units[0]:
+        raise ValueError(
+            f"n_features_in_ is {n_features} but the first layer has {units[0]} units."
+        )
+    names = fitted["feature_names_in_"]
+    if names is not None and not (
+        isinstance(names, np.ndarray)
+        and names.shape == (n_features,)
+        and all(isinstance(name, str) for name in names)
+    ):
+        raise ValueError(f"feature_names_in_ must hold {n_features} strings.")
+    activations = fitted["hidden_activations"]
+    if not isinstance(activations, list) or len(activations) != len(units) - 2:
+        raise ValueError(
+            f"hidden_activations must name one activation for each of the "
+            f"{len(units) - 2} hidden layers."
+        )
+    for i, name in enumerate(activations):
+        check_str(name, f"hidden_activations[{i}]", set(ACTIVATIONS))
+    return n_features, names, activations

@@ -32,10 +32,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import ACTIVATIONS
 from ._architecture import (
     STOCHASTIC_SOLVERS,
     check_fits_in_memory,
+    check_inputs_and_activations,
     check_layers,
     check_parameters_describe,
     network_spec,
@@ -46,7 +46,7 @@ from ._initializers import INITIALIZERS, initial_weights
 from ._lbfgs import LbfgsTrainer
 from ._network import Network, forward, forward_logits
 from ._optimizers import OptimizerSettings, make_optimizer
-from ._schema import check_int, check_keys, check_str
+from ._schema import check_keys
 from ._state import TrainingState
 from ._stochastic import StochasticTrainer
 
@@ -657,27 +657,7 @@ default=None
         )
         coefs, intercepts = check_layers(fitted["coefs_"], fitted["intercepts_"])
         units = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
-        n_features = check_int(fitted["n_features_in_"], "n_features_in_", minimum=1)
-        if n_features != units[0]:
-            raise ValueError(
-                f"n_features_in_ is {n_features} but the first layer has "
-                f"{units[0]} units."
-            )
-        names = fitted["feature_names_in_"]
-        if names is not None and not (
-            isinstance(names, np.ndarray)
-            and names.shape == (n_features,)
-            and all(isinstance(name, str) for name in names)
-        ):
-            raise ValueError(f"feature_names_in_ must hold {n_features} strings.")
-        activations = fitted["hidden_activations"]
-        if not isinstance(activations, list) or len(activations) != len(units) - 2:
-            raise ValueError(
-                f"hidden_activations must name one activation for each of the "
-                f"{len(units) - 2} hidden layers."
-            )
-        for i, name in enumerate(activations):
-            check_str(name, f"hidden_activations[{i}]", set(ACTIVATIONS))
+        n_features, names, activations = check_inputs_and_activations(fitted, units)
         self._set_target_state(fitted, n_outputs=units[-1])
         check_parameters_describe(self, coefs, activations, fitted["out_activation_"])
         n_coef = sum(c.size for c in coefs)

@@ -95,7 +95,7 @@ class StochasticTrainer:
         )
         size = batch_size(est.batch_size, X.shape[0])
         self.workspace = network.allocate(size, dropout_rates)
-        self.dropout, keys = None, None
+        self.dropout = None
         if any(rate > 0 for rate in dropout_rates):
             hidden_units = network.layer_units[1:-1]
             self.dropout = Dropout(
@@ -105,24 +105,7 @@ class StochasticTrainer:
                 size,
                 network.dtype,
             )
-            keys = row_keys(X)
-        self.batches = BatchSource(
-            X,
-            targets,
-            est._target_encoding,
-            network.layer_units[-1],
-            sample_weight,
-            keys,
-            size,
-            est.shuffle,
-            self.state.random_state,
-            # A warm fit shuffles on from the order its previous fit left, as
-            # one long fit would; partial_fit's chunks are new data, each
-            # shuffled from its own order, as scikit-learn's MLP does.
-            None if incremental else self.state.shuffle_order,
-        )
-        if est.shuffle:
-            self.state.shuffle_order = self.batches.order
+        self.batches = self._batch_source(X, targets, sample_weight, size, incremental)
         self.optimizer = self.state.optimizer
         # Clipping needs the whole gradient before the step; otherwise the
         # optimizer adds the L2 gradient and measures norms in its own pass.
@@ -147,6 +130,27 @@ class StochasticTrainer:
         # its record is written, "committed" after: what an interrupt undoes.
         self.phase = "training"
         self.pending = None
+
+    def _batch_source(self, X, targets, sample_weight, size, incremental):
+        est, state = self.estimator, self.state
+        batches = BatchSource(
+            X,
+            targets,
+            est._target_encoding,
+            self.network.layer_units[-1],
+            sample_weight,
+            None if self.dropout is None else row_keys(X),
+            size,
+            est.shuffle,
+            state.random_state,
+            # A warm fit shuffles on from the order its previous fit left, as
+            # one long fit would; partial_fit's chunks are new data, each
+            # shuffled from its own order, as scikit-learn's MLP does.
+            None if incremental else state.shuffle_order,
+        )
+        if est.shuffle:
+            state.shuffle_order = batches.order
+        return batches
 
     # ------------------------------------------------------------------ run
     def run(self):
