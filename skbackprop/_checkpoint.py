@@ -53,11 +53,11 @@ class Checkpoint:
         the fit's task in scikit-learn's callback task tree: the task ids
         from the outermost fit down to this one, joined by ``-``. A fit of
         its own is task ``0``; in :class:`~sklearn.model_selection.GridSearchCV`
-        the fit of candidate ``i`` on split ``s`` is ``0-0-{i * n_splits +
-        s}`` and the refit ``0-1`` (with a :class:`~sklearn.pipeline.Pipeline`
-        around the estimator, ``-1`` more for its final step). Literal braces
-        are written ``{{`` and ``}}``. Missing directories are created when a
-        fit starts.
+        the fit of candidate ``i`` on split ``s`` is task ``0-0-k`` with ``k =
+        i * n_splits + s``, and the refit ``0-1`` (with a
+        :class:`~sklearn.pipeline.Pipeline` around the estimator, ``-1`` more
+        for its final step). Literal braces are written ``{{`` and ``}}``.
+        Missing directories are created when a fit starts.
     monitor : {'val_loss', 'val_score', 'loss'}, default='val_loss'
         The column of ``history_`` that decides which epoch is best:
         ``'val_loss'``, the loss on the validation data (lower is better);
