@@ -19,6 +19,7 @@ import math
 import os
 import string
 
+from ._architecture import STOCHASTIC_SOLVERS
 from ._base import BaseMLPBackprop
 from ._persistence import save_model
 
@@ -57,7 +58,9 @@ class Checkpoint:
         i * n_splits + s``, and the refit ``0-1`` (with a
         :class:`~sklearn.pipeline.Pipeline` around the estimator, ``-1`` more
         for its final step). Literal braces are written ``{{`` and ``}}``.
-        Missing directories are created when a fit starts.
+        A relative path is taken from the working directory at the time the
+        callback is created, also for fits in other processes. Missing
+        directories are created when a fit starts.
     monitor : {'val_loss', 'val_score', 'loss'}, default='val_loss'
         The column of ``history_`` that decides which epoch is best:
         ``'val_loss'``, the loss on the validation data (lower is better);
@@ -127,11 +130,26 @@ class Checkpoint:
             raise ValueError(
                 f"monitor must be one of {sorted(_LARGER_IS_BETTER)}, got {monitor!r}."
             )
-        _check_template(os.fspath(path))
-        self.path = path
-        self.monitor = monitor
+        template = os.fspath(path)
+        _check_template(template)
+        if not os.path.isabs(template):
+            # Resolved now, in the process the user works in: worker processes
+            # may have started in another working directory.
+            cwd = os.getcwd().replace("{", "{{").replace("}", "}}")
+            template = os.path.join(cwd, template)
+        self._path, self._monitor, self._template = path, monitor, template
         # The fits in progress, by their root task (see the module docstring).
         self._fits = {}
+
+    @property
+    def path(self):
+        """The path or path template, as given."""
+        return self._path
+
+    @property
+    def monitor(self):
+        """The column of ``history_`` that decides which epoch is best."""
+        return self._monitor
 
     def __repr__(self):
         return f"Checkpoint(path={self.path!r}, monitor={self.monitor!r})"
@@ -165,16 +183,15 @@ class Checkpoint:
                 f"{type(estimator).__name__}."
             )
         if self.monitor != "loss" and not estimator._fit_has_validation:
-            if estimator.solver == "lbfgs":
-                remedy = "pass X_val and y_val to fit"
-            else:
-                remedy = "pass X_val and y_val to fit, or set early_stopping=True"
+            remedy = "pass X_val and y_val to fit"
+            if estimator.solver in STOCHASTIC_SOLVERS:
+                remedy += ", or set early_stopping=True"
             raise ValueError(
                 f"Checkpoint(monitor={self.monitor!r}) needs validation data, "
                 f"and this fit has none: {remedy}, or monitor 'loss'."
             )
-        path = _fill(os.fspath(self.path), _task(context))
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        path = _fill(self._template, _task(context))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         self._fits[context] = _Fit(path)
 
     def teardown(self, estimator, context):

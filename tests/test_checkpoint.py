@@ -354,6 +354,20 @@ def test_a_path_shared_by_a_search_ends_with_the_refit(tmp_path):
     assert_same_weights(load_model(tmp_path / "best.npz"), search.best_estimator_)
 
 
+def test_a_relative_path_is_resolved_when_the_checkpoint_is_created(
+    tmp_path, monkeypatch
+):
+    # Worker processes may run elsewhere; braces in the directory are no field.
+    created_in = tmp_path / "{not a field}"
+    created_in.mkdir()
+    monkeypatch.chdir(created_in)
+    checkpoint = Checkpoint("best-{task}.npz", "loss")
+    monkeypatch.chdir(tmp_path)
+    X, y = classification(120)
+    MLPBackpropClassifier(max_iter=2).set_callbacks(checkpoint).fit(X, y)
+    assert [p.name for p in created_in.iterdir()] == ["best-0.npz"]
+
+
 # ------------------------------------------------------- copies and pickles
 def test_pickled_cloned_and_copied_checkpoints_work(tmp_path):
     X, y = classification(120)
