@@ -295,6 +295,10 @@ default=None
         validation = self._validate_validation_data(
             *validation, dtype=X.dtype, n_outputs=layer_units[-1]
         )
+        # Callbacks are set up before a fresh model replaces the fitted one
+        # too, since they may refuse the fit (a Checkpoint of a validation
+        # value without validation data).
+        progress = self._progress(X, y, sample_weight, validation is not None)
 
         if first_pass:
             self._initialize(layer_units, spec, X.dtype)
@@ -307,7 +311,7 @@ default=None
         if any(spec.dropout_rates):
             self._training_state.draw_dropout_seed()
 
-        progress = self._progress(X, y, sample_weight)
+        progress.begin_fit()
         network = Network(layer_units, spec.activations, self._output_layer, X.dtype)
         network.set_weights(self.coefs_, self.intercepts_)
         # From here on the fitted weights are views of the training buffer.
@@ -324,17 +328,26 @@ default=None
         progress.end_fit()
         return self
 
-    def _progress(self, X, y, sample_weight):
-        """Open the fit for scikit-learn's callbacks."""
-        # One subtask per epoch; L-BFGS also opens one for the iteration that
-        # never runs after the last.
-        context = self._init_callback_context(
-            max_subtasks=self.max_iter + (self.solver == "lbfgs")
+    def _progress(self, X, y, sample_weight, validation_given):
+        """Set up scikit-learn's callbacks for this fit.
+
+        While they are set up, ``_fit_has_validation`` says whether the fit
+        records a validation loss and score in ``history_``: with
+        ``X_val``, or with early stopping's hold-out.
+        """
+        self._fit_has_validation = validation_given or (
+            self.early_stopping and self.solver in STOCHASTIC_SOLVERS
         )
+        try:
+            # One subtask per epoch; L-BFGS also opens one for the iteration
+            # that never runs after the last.
+            context = self._init_callback_context(
+                max_subtasks=self.max_iter + (self.solver == "lbfgs")
+            )
+        finally:
+            del self._fit_has_validation
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        progress = FitProgress(self, context, X, y, metadata)
-        progress.begin_fit()
-        return progress
+        return FitProgress(self, context, X, y, metadata)
 
     def _trainer(
         self, network, data, validation, dropout_rates, progress, incremental, first

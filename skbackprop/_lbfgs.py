@@ -58,6 +58,8 @@ class LbfgsTrainer:
         self.last_x = self.start.copy()
         self.last_loss = np.inf
         self.norms = np.empty(network.n_layers)
+        # Where this call's records start in the loss curve.
+        self.first_record = len(self.state.loss_curve)
         self.task = None
         # An accepted iteration whose record is being written.
         self.pending = None
@@ -141,10 +143,16 @@ class LbfgsTrainer:
 
         Written from the record's starting length, so that a commit that an
         interrupt cut short can run again without counting anything twice;
-        until it has run, the iterate kept is the previous one.
+        until it has run, the iterate kept is the previous one. The counters
+        follow the records, so that callbacks see (and a checkpoint saves)
+        the model a fit stopped at this iteration would leave.
         """
         x, loss, grad_norms, validation, start = self.pending
-        self.state.record_iteration(loss, grad_norms, validation, at=start)
+        state = self.state
+        state.record_iteration(loss, grad_norms, validation, at=start)
+        state.n_iter = start - self.first_record + 1
+        state.loss = loss
+        state.best_loss = min(state.loss_curve)
         self.last_x[:] = x
         self.last_loss = loss
         self.pending = None

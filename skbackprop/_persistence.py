@@ -24,8 +24,8 @@ import io
 import json
 import math
 import os
+import secrets
 import struct
-import tempfile
 import zipfile
 import zlib
 
@@ -74,9 +74,10 @@ def save_model(estimator, file):
     the classes, the training history, the random generator's state and the
     optimizer's state, so that :func:`load_model` returns a model that
     predicts identically and continues training (``warm_start`` or
-    ``partial_fit``) exactly where this one would. Saving to a path writes a
-    temporary file first and renames it, so an interrupted save never leaves
-    a truncated model behind.
+    ``partial_fit``) exactly where this one would. Saving to a path is
+    atomic: the model goes to a temporary file beside it, which reaches the
+    disk before it is renamed over the path, so an interrupted save, or a
+    crash, leaves the previous file or the new one, never a truncated model.
 
     Parameters
     ----------
@@ -133,17 +134,36 @@ def save_model(estimator, file):
         _write(file, metadata, arrays)
         return
     path = os.fspath(file)
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=".skbackprop-", suffix=".tmp", dir=directory
-    )
+    temporary, descriptor = _new_file_beside(path)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             _write(handle, metadata, arrays)
+            # On disk before the rename, so that even a crash of the machine
+            # leaves the old model or the new one under the path, never a
+            # part of one.
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _new_file_beside(path):
+    """A new temporary file beside ``path``: its name and open descriptor.
+
+    Created with the permissions of any new file (``tempfile.mkstemp`` would
+    make the model readable by its owner only), and in the same directory, so
+    that renaming it over ``path`` is atomic.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        name = os.path.join(directory, f".skbackprop-{secrets.token_hex(8)}.tmp")
+        try:
+            return name, os.open(name, flags, 0o666)
+        except FileExistsError:
+            continue
 
 
 # ---------------------------------------------------------------- decoding

@@ -330,14 +330,23 @@ class StochasticTrainer:
         self.optimizer.iteration_ends(state.weight_seen)
 
     def _goes_on(self, task):
-        """Whether another epoch follows: callbacks, convergence, max_iter."""
+        """Whether another epoch follows: convergence, callbacks, max_iter.
+
+        The stopping rule runs before the callbacks hear of the epoch, so
+        that they see the state the next epoch starts from (the 'adaptive'
+        schedule's lowered rate, say): a model a callback saves then goes on
+        exactly as this fit does.
+        """
         est, state = self.estimator, self.state
-        if self.progress.end(task):
-            return False  # a callback asked to stop
+        converged = False
         if state.no_improvement_count > est.n_iter_no_change:
-            if self.optimizer.trigger_stopping(self._stopping_message(), est.verbose):
-                return False
-            state.no_improvement_count = 0
+            converged = self.optimizer.trigger_stopping(
+                self._stopping_message(), est.verbose
+            )
+            if not converged:
+                state.no_improvement_count = 0
+        if self.progress.end(task) or converged:
+            return False  # a callback asked to stop, or training converged
         if self.incremental:
             return False
         if state.n_iter == est.max_iter:

@@ -8,7 +8,9 @@ checks that damaged and tampered files are refused.
 import doctest
 import io
 import json
+import os
 import pickle
+import stat
 import zipfile
 from pathlib import Path
 
@@ -326,6 +328,34 @@ def test_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
         save_model(fit(*data(), hidden_layer_sizes=(3,)), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporaries
+
+
+def test_saved_file_reaches_the_disk_before_the_rename(tmp_path, monkeypatch):
+    # Renamed before its data are on disk, a file could be empty after a crash.
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(descriptor):
+        calls.append(("fsync", os.fstat(descriptor).st_size))
+        real_fsync(descriptor)
+
+    def replace(source, target):
+        calls.append(("replace", Path(target).name))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    save_model(fit(*data()), tmp_path / "model.npz")
+    size = (tmp_path / "model.npz").stat().st_size
+    assert calls == [("fsync", size), ("replace", "model.npz")]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_saved_file_has_the_permissions_of_any_new_file(tmp_path):
+    (tmp_path / "plain").write_bytes(b"")
+    save_model(fit(*data()), tmp_path / "model.npz")
+    mode = stat.S_IMODE((tmp_path / "model.npz").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
 
 
 def test_save_refuses_what_it_cannot_store(tmp_path):
