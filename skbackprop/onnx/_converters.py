@@ -46,17 +46,16 @@ def _is_double(variable):
 
 
 def _zipmap_option(scope, model, double):
-    """The ``zipmap`` option: True by default, False for float64 graphs."""
-    # ONNX's ZipMap holds float32 values only: a float64 graph keeps its
-    # probabilities in a tensor unless asked for one output per class.
-    zipmap = scope.get_options(model, {"zipmap": not double})["zipmap"]
+    """The ``zipmap`` option, True by default; always False for float64 graphs.
+
+    ONNX's ZipMap holds float32 values only, so a float64 graph keeps its
+    probabilities in a tensor unless asked for one output per class
+    ('columns'). It cannot refuse True: skl2onnx sets it on the last
+    classifier of every pipeline that has no options.
+    """
+    zipmap = scope.get_options(model, {"zipmap": True})["zipmap"]
     if double and zipmap is True:
-        raise ValueError(
-            "zipmap=True cannot be used with float64 inputs: ONNX's ZipMap "
-            "holds float32 probabilities only. Use zipmap=False (the default "
-            "for float64 inputs) for a probability tensor, or "
-            "zipmap='columns' for one float64 output per class."
-        )
+        return False
     return zipmap
 
 
