@@ -32,7 +32,7 @@ from ._converters import MIN_OPSET, register
 
 __all__ = ["MIN_OPSET", "SUPPORTED_ACTIVATIONS"]
 
-#: The activations that can be exported (hidden layers may mix them).
+# The activations that can be exported (hidden layers may mix them).
 SUPPORTED_ACTIVATIONS = tuple(ONNX_ACTIVATIONS)
 
 register()
