@@ -38,6 +38,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=str)
 EACH_ACTIVATION = pytest.mark.parametrize("activation", SUPPORTED_ACTIVATIONS)
+IN_PIPELINE = pytest.mark.parametrize(
+    "in_pipeline", [False, True], ids=["alone", "after-StandardScaler"]
+)
 # Relative differences allowed: the rounding of a few hundred operations in
 # float32 and float64, with room to spare.
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-10}
@@ -84,8 +87,8 @@ def regression_data(task, n_samples=120):
     return X, y / y.std()
 
 
-def short_fit(Estimator, X, y, **params):
-    """A model trained for a few epochs; its weights are what they are."""
+def quick(Estimator, **params):
+    """An estimator that trains a few epochs; its weights are what they are."""
     params = {
         "hidden_layer_sizes": (8, 6),
         "max_iter": 10,
@@ -93,7 +96,24 @@ def short_fit(Estimator, X, y, **params):
         "random_state": 0,
         **params,
     }
-    return Estimator(**params).fit(X, y)
+    return Estimator(**params)
+
+
+def short_fit(Estimator, X, y, **params):
+    """``quick(Estimator, **params)`` fitted to ``X``, ``y``."""
+    return quick(Estimator, **params).fit(X, y)
+
+
+def alone_or_in_pipeline(in_pipeline, Estimator, X, y, **params):
+    """A short fit on ``X``, or after a StandardScaler on shifted features.
+
+    Returns the fitted model and the features it takes.
+    """
+    if not in_pipeline:
+        return short_fit(Estimator, X, y, **params), X
+    X = 5 * X + 2
+    pipeline = make_pipeline(StandardScaler(), quick(Estimator, **params))
+    return pipeline.fit(X, y), X
 
 
 def with_tails(X):
@@ -152,24 +172,33 @@ def assert_regressor_reproduced(model, X, dtype, **options):
 # --------------------------------------------------------------------------
 
 
+@IN_PIPELINE
 @DTYPES
 @EACH_ACTIVATION
 @pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
-def test_classifier_is_reproduced(task, activation, dtype):
+def test_classifier_is_reproduced(task, activation, dtype, in_pipeline):
     X, y = classification_data(task)
-    X = X.astype(dtype)
-    model = short_fit(MLPBackpropClassifier, X, y, activation=activation)
+    model, X = alone_or_in_pipeline(
+        in_pipeline, MLPBackpropClassifier, X.astype(dtype), y, activation=activation
+    )
     assert_classifier_reproduced(model, with_tails(X), dtype)
 
 
+@IN_PIPELINE
 @DTYPES
 @EACH_ACTIVATION
 @pytest.mark.parametrize("task", ["single-output", "multi-output", "poisson"])
-def test_regressor_is_reproduced(task, activation, dtype):
+def test_regressor_is_reproduced(task, activation, dtype, in_pipeline):
     X, y = regression_data(task)
-    X = X.astype(dtype)
     loss = "poisson" if task == "poisson" else "squared_error"
-    model = short_fit(MLPBackpropRegressor, X, y, activation=activation, loss=loss)
+    model, X = alone_or_in_pipeline(
+        in_pipeline,
+        MLPBackpropRegressor,
+        X.astype(dtype),
+        y,
+        activation=activation,
+        loss=loss,
+    )
     assert_regressor_reproduced(model, with_tails(X), dtype)
 
 
@@ -309,28 +338,8 @@ def test_single_class(dtype):
 
 
 # --------------------------------------------------------------------------
-# Pipelines
+# Pipelines (the matrix above also runs after a StandardScaler)
 # --------------------------------------------------------------------------
-
-
-@DTYPES
-@pytest.mark.parametrize("task", ["multiclass", "multilabel", "regression"])
-def test_inside_a_pipeline_with_a_scaler(task, dtype):
-    if task == "regression":
-        X, y = regression_data("single-output")
-        model = MLPBackpropRegressor
-    else:
-        X, y = classification_data(task)
-        model = MLPBackpropClassifier
-    # Unscaled features: the pipeline's scaler has work to do.
-    X = (10 * X + 3).astype(dtype)
-    pipeline = make_pipeline(
-        StandardScaler(), model(hidden_layer_sizes=(8, 6), max_iter=10, random_state=0)
-    ).fit(X, y)
-    if task == "regression":
-        assert_regressor_reproduced(pipeline, X, dtype)
-    else:
-        assert_classifier_reproduced(pipeline, X, dtype)
 
 
 def test_inside_a_column_transformer():
@@ -339,8 +348,7 @@ def test_inside_a_column_transformer():
     columns = ColumnTransformer(
         [("scaled", StandardScaler(), [0, 1, 2]), ("kept", "passthrough", [3, 4])]
     )
-    classifier = MLPBackpropClassifier((8,), max_iter=10, random_state=0)
-    pipeline = make_pipeline(columns, classifier).fit(X, y)
+    pipeline = make_pipeline(columns, quick(MLPBackpropClassifier)).fit(X, y)
     assert_classifier_reproduced(pipeline, X, np.float32)
 
 
