@@ -23,8 +23,8 @@ try:
     import skl2onnx  # noqa: F401
 except ImportError as error:
     raise ImportError(
-        "skbackprop.onnx needs skl2onnx and onnx, which are not installed. "
-        'Install the onnx extra: pip install "skbackprop[onnx]".'
+        f"skbackprop.onnx needs skl2onnx and onnx ({error}). Install the onnx "
+        'extra: pip install "skbackprop[onnx]".'
     ) from error
 
 from ._activations import ONNX_ACTIVATIONS
