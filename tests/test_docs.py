@@ -77,6 +77,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 PAGE_NEEDS = {
     "docs/scaling_out.rst": ["dask", "distributed", "dask_ml"],
     "docs/persistence.rst": ["skops"],
+    "docs/user_guide/deploying.rst": ["skl2onnx", "onnxruntime"],
 }
 
 
@@ -150,6 +151,7 @@ def test_every_page_is_found():
         "docs/user_guide/validation.rst",
         "docs/user_guide/robust_training.rst",
         "docs/user_guide/regression.rst",
+        "docs/user_guide/deploying.rst",
     }
     assert expected <= names
 

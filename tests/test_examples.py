@@ -420,6 +420,7 @@ def test_every_example_is_found():
         "plot_regressor_dropin.py",
         "plot_quantile_regression.py",
         "plot_poisson_regression.py",
+        "plot_onnx_deployment.py",
     }
     assert expected <= names
 
