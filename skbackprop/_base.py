@@ -47,39 +47,13 @@ from ._lbfgs import LbfgsTrainer
 from ._network import Network, forward, forward_logits
 from ._optimizers import OptimizerSettings, make_optimizer
 from ._schema import check_keys
-from ._state import TrainingState
+from ._state import TrainingRecord, TrainingState
 from ._stochastic import StochasticTrainer
 
 __all__ = ["BaseMLPBackprop"]
 
 _DTYPES = (np.float64, np.float32)
 _SPARSE_FORMATS = ["csr", "csc"]
-
-
-class _TrainingRecord:
-    """A fitted attribute kept by the training state (``n_iter_`` and kin).
-
-    Reading it before the first fit raises AttributeError, as for any fitted
-    attribute; assigning it writes the training state.
-    """
-
-    def __set_name__(self, owner, name):
-        self.name, self.field = name, name.rstrip("_")
-
-    def __get__(self, estimator, owner=None):
-        if estimator is None:
-            return self
-        state = estimator.__dict__.get("_training_state")
-        if state is None:
-            raise AttributeError(
-                f"'{type(estimator).__name__}' object has no attribute '{self.name}'"
-            )
-        return getattr(state, self.field)
-
-    def __set__(self, estimator, value):
-        if "_training_state" not in estimator.__dict__:
-            raise AttributeError(f"{self.name} is set by fit.")
-        setattr(estimator._training_state, self.field, value)
 
 
 class BaseMLPBackprop(
@@ -199,14 +173,14 @@ class BaseMLPBackprop(
         self.scoring = scoring
 
     # The fitted attributes that the training state keeps.
-    n_iter_ = _TrainingRecord()
-    t_ = _TrainingRecord()
-    loss_ = _TrainingRecord()
-    loss_curve_ = _TrainingRecord()
-    best_loss_ = _TrainingRecord()
-    validation_scores_ = _TrainingRecord()
-    best_validation_score_ = _TrainingRecord()
-    history_ = _TrainingRecord()
+    n_iter_ = TrainingRecord()
+    t_ = TrainingRecord()
+    loss_ = TrainingRecord()
+    loss_curve_ = TrainingRecord()
+    best_loss_ = TrainingRecord()
+    validation_scores_ = TrainingRecord()
+    best_validation_score_ = TrainingRecord()
+    history_ = TrainingRecord()
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
