@@ -32,6 +32,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._activation_check import check_activations
+from ._activations import Activation, describe_activations, restore_activations
 from ._architecture import (
     STOCHASTIC_SOLVERS,
     check_fits_in_memory,
@@ -73,7 +75,7 @@ class BaseMLPBackprop(
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [str, "array-like"],
+        "activation": [str, Activation, "array-like"],
         "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
@@ -271,12 +273,15 @@ default=None
         )
 
         if first_pass:
-            self._initialize(layer_units, spec, X.dtype)
+            self._initialize(layer_units, spec, X)
         else:
             # A warm fit, like partial_fit, continues the generator of the
             # previous call, so that two warm fits of n epochs shuffle the
             # batches as one fit of 2n does.
             self._check_architecture(layer_units)
+            check_activations(
+                spec.activations, X, self.coefs_, self.intercepts_, self.batch_size
+            )
         self._hidden_activations = spec.activations
         if any(spec.dropout_rates):
             self._training_state.draw_dropout_seed()
@@ -330,19 +335,22 @@ default=None
             use_blas,
         )
 
-    def _initialize(self, layer_units, spec, dtype):
-        """Set the fitted attributes of a fresh model and draw its weights."""
+    def _initialize(self, layer_units, spec, X):
+        """Draw the weights of a fresh model and set its fitted attributes."""
         random_state = check_random_state(self.random_state)
-        self.n_outputs_ = layer_units[-1]
-        self.n_layers_ = len(layer_units)
-        self.out_activation_ = self._target_encoding.output_activation
-        self.coefs_, self.intercepts_ = initial_weights(
+        coefs, intercepts = initial_weights(
             self.init,
             layer_units,
             spec.init_activations(self.activation),
             random_state,
-            dtype,
+            X.dtype,
         )
+        # At the starting weights, before they replace a fitted model.
+        check_activations(spec.activations, X, coefs, intercepts, self.batch_size)
+        self.n_outputs_ = layer_units[-1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._target_encoding.output_activation
+        self.coefs_, self.intercepts_ = coefs, intercepts
         self._training_state = TrainingState(
             random_state,
             track_validation=self.early_stopping and self.solver in STOCHASTIC_SOLVERS,
@@ -545,14 +553,22 @@ default=None
 
     # -------------------------------------------------------- persistence
     def __getstate__(self):
-        # The training state travels as plain values (see TrainingState), so
-        # that a pickle or a skops file holds no private class but this one.
+        # The training state and built-in activations travel as plain values
+        # (see TrainingState), so that a pickle or a skops file holds no
+        # private class but this one.
         state = dict(super().__getstate__())  # a copy, not the live __dict__
         if "_training_state" in state:
             state["_training_state"] = self._training_state.to_dict()
+        if "_hidden_activations" in state:
+            fitted = state["_hidden_activations"]
+            state["_hidden_activations"] = describe_activations(fitted)
         return state
 
     def __setstate__(self, state):
+        if "_hidden_activations" in state:
+            state = dict(state)
+            saved = state["_hidden_activations"]
+            state["_hidden_activations"] = restore_activations(saved)
         training = state.get("_training_state")
         if isinstance(training, dict):
             coefs, intercepts = state["coefs_"], state["intercepts_"]
@@ -585,7 +601,7 @@ default=None
             "feature_names_in_": getattr(self, "feature_names_in_", None),
             "coefs_": coefs,
             "intercepts_": intercepts,
-            "hidden_activations": list(self._hidden_activations),
+            "hidden_activations": describe_activations(self._hidden_activations),
             "out_activation_": self.out_activation_,
             "training": self._training_state.to_dict(),
             **self._get_target_state(),

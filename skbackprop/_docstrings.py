@@ -17,12 +17,14 @@ PARAMETERS = """
 hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     The ith element is the number of units in the ith hidden layer.
 
-activation : str or sequence of str, default='relu'
-    Activation of the hidden layers: one name for all of them, or one name
-    per hidden layer. Names: 'identity', 'logistic' (alias 'sigmoid'),
-    'tanh', 'relu', 'leaky_relu' (slope 0.01), 'elu', 'softplus', 'gelu'
-    (exact, with the normal distribution function) and 'silu'. Functions
-    without a usable derivative, such as a step function, are refused.
+activation : str, Activation or list of them, default='relu'
+    Activation of the hidden layers: one for all of them, or one per hidden
+    layer. Names: 'identity', 'logistic' (alias 'sigmoid'), 'tanh', 'relu',
+    'leaky_relu' (slope 0.01), 'elu', 'softplus', 'gelu' (exact, with the
+    normal distribution function) and 'silu'. A :class:`~skbackprop.Activation`
+    brings a function and its derivative of your own, which are checked
+    against each other before training. Functions without a usable
+    derivative, such as a step function, are refused.
 
 solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}, \
 default='adam'
