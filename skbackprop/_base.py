@@ -48,6 +48,7 @@ from ._initializers import INITIALIZERS, initial_weights
 from ._lbfgs import LbfgsTrainer
 from ._network import Network, forward, forward_logits
 from ._optimizers import OptimizerSettings, make_optimizer
+from ._references import for_pickling, restored
 from ._schema import check_keys
 from ._state import TrainingRecord, TrainingState
 from ._stochastic import StochasticTrainer
@@ -82,7 +83,10 @@ class BaseMLPBackprop(
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "cosine"}),
+            callable,
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -562,11 +566,12 @@ default=None
         if "_hidden_activations" in state:
             fitted = state["_hidden_activations"]
             state["_hidden_activations"] = describe_activations(fitted)
+        state["learning_rate"] = for_pickling(self.learning_rate, "learning_rate")
         return state
 
     def __setstate__(self, state):
+        state = {**state, "learning_rate": restored(state["learning_rate"])}
         if "_hidden_activations" in state:
-            state = dict(state)
             saved = state["_hidden_activations"]
             state["_hidden_activations"] = restore_activations(saved)
         training = state.get("_training_state")

@@ -10,8 +10,8 @@ A model file is a zip archive, readable by :func:`numpy.load` like any
   named after where it sits (``coefs_.0.npy``, ``training.optimizer.m.npy``);
   :mod:`._codec` says how values become JSON and arrays.
 
-Functions a model holds (a custom activation's, a ``scoring`` function) are
-written as references,
+Functions a model holds (a custom activation's, a callable
+``learning_rate``, a ``scoring`` function) are written as references,
 ``"module:qualname"``; loading binds a reference only to a function the
 caller passes for it and never imports anything, so a file cannot make the
 loader run code.
@@ -87,8 +87,8 @@ def save_model(estimator, file):
     a truncated model behind.
 
     Functions are stored by reference, as ``"module:qualname"``: those of a
-    custom :class:`~skbackprop.Activation` or a ``scoring`` function.
-    :func:`load_model` needs them passed back.
+    custom :class:`~skbackprop.Activation`, a callable ``learning_rate`` or a
+    ``scoring`` function. :func:`load_model` needs them passed back.
 
     Parameters
     ----------
@@ -351,12 +351,13 @@ def load_model(file, *, functions=()):
 
     functions : sequence or dict, default=()
         The functions of a model saved with a custom
-        :class:`~skbackprop.Activation` (or a ``scoring`` function): each
-        function, or an Activation for its two, is bound to the reference
-        that the file stores for it, its module and qualified name. A dict
-        binds references to functions explicitly, for functions that have
-        moved since. Nothing is imported, whatever the file says; the model
-        calls the functions you pass, so pass only functions you trust.
+        :class:`~skbackprop.Activation` or a callable ``learning_rate``
+        (or ``scoring``): each function, or an Activation for its two, is
+        bound to the reference that the file stores for it, its module and
+        qualified name. A dict binds references to functions explicitly,
+        for functions that have moved since. Nothing is imported, whatever
+        the file says; the model calls the functions you pass, so pass only
+        functions you trust.
 
     Returns
     -------

@@ -1,12 +1,12 @@
 """Functions that users bring, referred to by their module and qualified name.
 
-A custom :class:`~skbackprop.Activation` is code, and every way of storing a
-model stores code the same way, by reference: pickle (and joblib, loky,
-skops) records where to import a function from, and
-:func:`~skbackprop.save_model` writes ``"module:qualname"`` and binds it
-again only to a function the user hands to :func:`~skbackprop.load_model`.
-A function therefore travels only if it can be found again under its module
-and name: one defined with ``def`` at the top
+A custom :class:`~skbackprop.Activation` and a callable ``learning_rate``
+schedule are code, and every way of storing a model stores code the same
+way, by reference: pickle (and joblib, loky, skops) records where to import a
+function from, and :func:`~skbackprop.save_model` writes ``"module:qualname"``
+and binds it again only to a function the user hands to
+:func:`~skbackprop.load_model`. A function therefore travels only if it can be
+found again under its module and name: one defined with ``def`` at the top
 level of a module. A lambda, a nested function or a closure cannot, and this
 module is the one place that says so, in the same words wherever it matters.
 """
@@ -15,7 +15,7 @@ import pickle
 import sys
 from types import FunctionType
 
-__all__ = ["importable", "reference", "unimportable"]
+__all__ = ["for_pickling", "importable", "reference", "restored", "unimportable"]
 
 
 def reference(function):
@@ -91,3 +91,45 @@ def importable(function, what):
     if _lost(function):
         raise pickle.PicklingError(unimportable(function, what))
     return function
+
+
+class _Unpicklable:
+    """Stands in for an unimportable function in a pickled state.
+
+    Pickling it raises the message of :func:`unimportable`; copying it gives
+    the function back, so that ``copy.deepcopy`` of an estimator works with
+    any function while ``pickle`` explains what it cannot store.
+    """
+
+    def __init__(self, function, what):
+        self.function, self.what = function, what
+
+    def __reduce__(self):
+        raise pickle.PicklingError(unimportable(self.function, self.what))
+
+    def __deepcopy__(self, memo):
+        return self.function
+
+
+def for_pickling(value, what):
+    """``value`` for an object's pickled state: a stand-in if it cannot travel.
+
+    Parameters
+    ----------
+    value : object
+        A parameter's value; only Python functions are looked at.
+    what : str
+        What it is, for the message.
+
+    Returns
+    -------
+    object
+        ``value``, or a stand-in whose pickling raises a clear
+        ``PicklingError``.
+    """
+    return _Unpicklable(value, what) if _lost(value) else value
+
+
+def restored(value):
+    """The inverse of :func:`for_pickling`, for a state that was only copied."""
+    return value.function if isinstance(value, _Unpicklable) else value

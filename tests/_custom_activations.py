@@ -1,5 +1,5 @@
-"""Custom activations at module level, so that pickle, loky's workers and
-skops find them again by module and name."""
+"""Custom activations and schedules at module level, so that pickle, loky's
+workers and skops find them again by module and name."""
 
 import numpy as np
 from scipy.special import expit
@@ -54,3 +54,23 @@ NEGATED_MISH = Activation("mish_negated", mish, negated_mish_derivative)
 STEP = Activation("step_function", step, step_derivative)
 CUSTOM_RELU = Activation("my_relu", relu, relu_derivative)
 CUSTOM_LOGISTIC = Activation("my_logistic", expit, logistic_derivative_from_output)
+
+
+def warmup(epoch, learning_rate_init):
+    """A linear warm-up over five epochs, then the initial rate."""
+    return learning_rate_init * min(1.0, (epoch + 1) / 5)
+
+
+def step_decay(epoch, learning_rate_init):
+    """The rate halves every third epoch."""
+    return learning_rate_init * 0.5 ** (epoch // 3)
+
+
+class Warmup:
+    """:func:`warmup` as a callable object, whose repr keeps test ids stable."""
+
+    def __call__(self, epoch, learning_rate_init):
+        return warmup(epoch, learning_rate_init)
+
+    def __repr__(self):
+        return "Warmup()"
