@@ -5,8 +5,10 @@ Note 07: Neural Network* and Anderson Chau's notes on backpropagation: the
 forward map ``A = f(Z)`` and the factor ``f'(Z)`` of the hidden-error
 equation ``dZ_l = (dZ_{l+1} W_{l+1}^T) * f'(Z_l)``.
 
-Both work on buffers the caller owns, so the training loop allocates nothing
-per batch:
+Users see an activation as :class:`Activation`: a name, ``function(Z)`` and
+``derivative(Z, A)``, each returning a new array. Training sees it as a
+:class:`BufferedActivation`, the same pair on buffers the caller owns, so
+that the training loop allocates nothing per batch:
 
 - ``forward(Z, out)`` writes ``f(Z)`` into ``out`` and returns it. When the
   activation is ``in_place``, ``out`` may be ``Z`` itself: its derivative can
@@ -16,6 +18,12 @@ per batch:
   ``Z`` is ``None`` for in-place activations; for the others it is the kept
   pre-activation, which the derivative may overwrite (the backward pass is its
   last reader). ``scratch`` is a buffer shaped like ``delta``.
+
+The built-in activations are written on buffers below, some with compiled
+kernels, and their public ``function`` and ``derivative`` are derived from
+those; a custom activation goes the other way, its buffer functions calling
+the user's two functions, which allocate their results (see
+:meth:`BufferedActivation.from_functions`).
 """
 
 from collections.abc import Callable
@@ -25,17 +33,51 @@ import numpy as np
 from scipy.special import expit, ndtr
 
 from . import _kernels
+from ._references import importable
+from ._schema import check_str
 
-__all__ = ["ACTIVATIONS", "Activation", "resolve_activations"]
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "BufferedActivation",
+    "buffered",
+    "describe_activations",
+    "is_builtin",
+    "resolve_activations",
+    "restore_activations",
+]
 
 # Slope on the negative side, the usual choice for leaky ReLU.
 LEAKY_RELU_SLOPE = 0.01
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
+# Values of ``scratch_free``: whatever the dtype.
+def _never(dtype):
+    return False
+
+
+def _always(dtype):
+    return True
+
+
+def _read_only(array):
+    """A view of ``array`` that a user's function cannot write through."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _as_rows(values):
+    """``values`` as a float array of rows, and its shape to restore."""
+    values = np.asarray(values)
+    dtype = values.dtype if values.dtype in (np.float32, np.float64) else np.float64
+    return np.array(values, dtype=dtype).reshape(1, -1), values.shape
+
+
 @dataclass(frozen=True)
-class Activation:
-    """An element-wise activation and its derivative.
+class BufferedActivation:
+    """An element-wise activation and its derivative, on the caller's buffers.
 
     Attributes
     ----------
@@ -64,7 +106,43 @@ class Activation:
     multiply_derivative: Callable
     in_place: bool = True
     biased_forward: Callable | None = None
-    scratch_free: Callable = lambda dtype: False
+    scratch_free: Callable = _never
+
+    @classmethod
+    def from_functions(cls, name, function, derivative):
+        """The buffer form of a user's ``function(Z)`` and ``derivative(Z, A)``.
+
+        Each batch, ``function`` allocates ``f(Z)``, which is copied into the
+        layer's buffer, and ``derivative`` allocates ``f'(Z)``, which scales
+        the error. The layer keeps ``Z`` for the derivative (not in place).
+        Both functions see read-only views, so the buffers they are given
+        stay intact whatever they do.
+        """
+
+        def forward(Z, out):
+            np.copyto(out, function(_read_only(Z)))
+            return out
+
+        def multiply_derivative(delta, A, Z, scratch):
+            delta *= derivative(_read_only(Z), _read_only(A))
+            return delta
+
+        return cls(name, forward, multiply_derivative, False, None, _always)
+
+    def function(self, Z):
+        """``f(Z)`` as a new array: :attr:`Activation.function` of a built-in."""
+        rows, shape = _as_rows(Z)
+        return self.forward(rows, np.empty_like(rows)).reshape(shape)
+
+    def derivative(self, Z, A):
+        """``f'(Z)`` as a new array, from ``Z`` and ``A = f(Z)``."""
+        rows, shape = _as_rows(Z)
+        A = np.array(A, dtype=rows.dtype).reshape(rows.shape)
+        kept_Z = None if self.in_place else rows
+        factor = self.multiply_derivative(
+            np.ones_like(rows), A, kept_Z, np.empty_like(rows)
+        )
+        return factor.reshape(shape)
 
     def forward_with_bias(self, Z, bias, out):
         """``A = f(Z + b)`` into ``out``; ``Z`` is overwritten.
@@ -237,26 +315,23 @@ def _silu_derivative(delta, A, Z, scratch):
 ACTIVATIONS = {
     act.name: act
     for act in (
-        Activation(
-            "identity",
-            _identity,
-            _identity_derivative,
-            scratch_free=lambda dtype: True,
+        BufferedActivation(
+            "identity", _identity, _identity_derivative, scratch_free=_always
         ),
-        Activation("logistic", _logistic, _logistic_derivative),
-        Activation("tanh", _tanh, _tanh_derivative),
-        Activation(
+        BufferedActivation("logistic", _logistic, _logistic_derivative),
+        BufferedActivation("tanh", _tanh, _tanh_derivative),
+        BufferedActivation(
             "relu",
             _relu,
             _relu_derivative,
             biased_forward=_relu_biased,
             scratch_free=_kernels.enabled,  # the kernel's one pass needs none
         ),
-        Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative, False),
-        Activation("elu", _elu, _elu_derivative, False),
-        Activation("softplus", _softplus, _softplus_derivative),
-        Activation("gelu", _gelu, _gelu_derivative, False),
-        Activation("silu", _silu, _silu_derivative, False),
+        BufferedActivation("leaky_relu", _leaky_relu, _leaky_relu_derivative, False),
+        BufferedActivation("elu", _elu, _elu_derivative, False),
+        BufferedActivation("softplus", _softplus, _softplus_derivative),
+        BufferedActivation("gelu", _gelu, _gelu_derivative, False),
+        BufferedActivation("silu", _silu, _silu_derivative, False),
     )
 }
 
@@ -277,11 +352,6 @@ _REFUSED = {
 
 def _canonical_name(name):
     """Return the registry name for ``name`` or raise a ValueError saying why."""
-    if not isinstance(name, str):
-        raise ValueError(
-            f"Each activation must be a string naming one of {sorted(ACTIVATIONS)}; "
-            f"got {name!r}."
-        )
     key = ALIASES.get(name, name)
     if key in ACTIVATIONS:
         return key
@@ -292,24 +362,212 @@ def _canonical_name(name):
         )
     raise ValueError(
         f"Unknown activation {name!r}. Valid names are {sorted(ACTIVATIONS)} "
-        f"(and the alias 'sigmoid' for 'logistic')."
+        f"(and the alias 'sigmoid' for 'logistic'); define others with "
+        f"skbackprop.Activation."
     )
 
 
-def resolve_activations(activation, n_hidden):
-    """Turn the ``activation`` parameter into one canonical name per hidden layer.
+def _qualname(function):
+    return getattr(function, "__qualname__", None) or repr(function)
+
+
+class Activation:
+    """An element-wise activation function of the hidden layers, and its derivative.
+
+    Pass one wherever ``activation`` takes a name, alone or in a per-layer
+    list beside names. The built-in activations are instances too
+    (:meth:`builtin`); they compute on the training buffers in place, while
+    a custom one runs its two NumPy functions on every batch (see
+    :ref:`custom-activations` for what that costs).
+
+    Before training, ``fit`` and ``partial_fit`` check ``derivative`` against
+    central differences of ``function``, on a grid of points in [-6, 6] and
+    on the pre-activations of the layers that use it, for a mini-batch's
+    worth of the first training rows, and raise a ``ValueError`` naming the
+    activation and the worst point if they disagree. A derivative that is
+    zero on the whole grid (a step function) is refused: no gradient could
+    pass through it.
 
     Parameters
     ----------
-    activation : str or sequence of str
-        One name for every hidden layer, or one name per hidden layer.
+    name : str
+        What the activation is called in messages and in the fitted model; it
+        must differ from the built-in names.
+    function : callable
+        ``function(Z)`` returns :math:`f(Z)`, element by element: a floating
+        array shaped like ``Z``, which it must not modify (it receives a
+        read-only array).
+    derivative : callable
+        ``derivative(Z, A)`` returns :math:`f'(Z)`, element by element, given
+        ``Z`` and ``A = f(Z)``, so that a derivative written in terms of the
+        output (``A * (1 - A)`` for the logistic function) need not compute
+        ``f`` again.
+
+    Attributes
+    ----------
+    name : str
+        The name.
+    function : callable
+        :math:`f`.
+    derivative : callable
+        :math:`f'`, given ``Z`` and ``A``.
+
+    Notes
+    -----
+    An estimator with a custom activation is cloned like any other; it is
+    pickled, sent to the workers of ``n_jobs`` and saved by skops or
+    :func:`~skbackprop.save_model` with references to its two functions, so
+    define them with ``def`` at the top level of a module (not as lambdas).
+    :func:`~skbackprop.load_model` binds those references only to functions
+    you pass it; see :ref:`persistence`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop import Activation, MLPBackpropClassifier
+    >>> def softsign(Z):
+    ...     return Z / (1 + np.abs(Z))
+    >>> def softsign_derivative(Z, A):
+    ...     return 1 / (1 + np.abs(Z)) ** 2
+    >>> softsign_activation = Activation("softsign", softsign, softsign_derivative)
+    >>> clf = MLPBackpropClassifier(hidden_layer_sizes=(16, 8),
+    ...                             activation=[softsign_activation, "relu"])
+    >>> Activation.builtin("tanh").function(np.array([0.0, 1.0]))
+    array([0.        , 0.76159416])
+    """
+
+    def __init__(self, name, function, derivative):
+        if not isinstance(name, str) or not name:
+            raise TypeError(
+                f"An activation's name must be a non-empty str, not {name!r}."
+            )
+        if name in ACTIVATIONS or name in ALIASES:
+            raise ValueError(
+                f"{name!r} is the name of a built-in activation: give yours a "
+                f"name of its own (or use Activation.builtin({name!r}))."
+            )
+        for role, value in (("function", function), ("derivative", derivative)):
+            if not callable(value):
+                raise TypeError(
+                    f"The {role} of activation {name!r} must be callable, not "
+                    f"{value!r}."
+                )
+        self.name, self.function, self.derivative = name, function, derivative
+        self._buffered = BufferedActivation.from_functions(name, function, derivative)
+        self._builtin = False
+
+    @classmethod
+    def builtin(cls, name):
+        """The built-in activation of this name.
+
+        Parameters
+        ----------
+        name : str
+            One of 'identity', 'logistic' (or 'sigmoid'), 'tanh', 'relu',
+            'leaky_relu', 'elu', 'softplus', 'gelu' and 'silu'.
+
+        Returns
+        -------
+        activation : Activation
+            Its ``function`` and ``derivative`` run the code that training
+            runs.
+
+        Raises
+        ------
+        ValueError
+            If no built-in activation has this name, saying why where the
+            name is one that backpropagation cannot train (a step function).
+        """
+        return _BUILTINS[_canonical_name(name)]
+
+    @classmethod
+    def _of(cls, buffered):
+        """The built-in :class:`Activation` of a :class:`BufferedActivation`."""
+        activation = cls.__new__(cls)
+        activation.name = buffered.name
+        activation.function, activation.derivative = (
+            buffered.function,
+            buffered.derivative,
+        )
+        activation._buffered, activation._builtin = buffered, True
+        return activation
+
+    def _key(self):
+        if self._builtin:
+            return (self.name,)
+        return (self.name, self.function, self.derivative)
+
+    def __eq__(self, other):
+        return isinstance(other, Activation) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        if self._builtin:
+            return f"Activation.builtin({self.name!r})"
+        return (
+            f"Activation({self.name!r}, {_qualname(self.function)}, "
+            f"{_qualname(self.derivative)})"
+        )
+
+    # An activation never changes: copies are the activation itself, which
+    # keeps clone and deepcopy working whatever its functions are.
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __getstate__(self):
+        if self._builtin:
+            return {"name": self.name}
+        what = f"activation {self.name!r}"
+        return {
+            "name": self.name,
+            "function": importable(self.function, f"The function of {what}"),
+            "derivative": importable(self.derivative, f"The derivative of {what}"),
+        }
+
+    def __setstate__(self, state):
+        if set(state) == {"name"}:
+            self.__dict__.update(vars(_BUILTINS[_canonical_name(state["name"])]))
+        else:
+            self.__init__(state["name"], state["function"], state["derivative"])
+
+
+# Pickles and skops files refer to the class where users find it.
+Activation.__module__ = "skbackprop"
+
+_BUILTINS = {name: Activation._of(act) for name, act in ACTIVATIONS.items()}
+
+
+def _as_activation(value):
+    """The :class:`Activation` a name or an Activation stands for."""
+    if isinstance(value, Activation):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(
+            f"Each activation must be a string naming one of {sorted(ACTIVATIONS)} "
+            f"or a skbackprop.Activation; got {value!r}."
+        )
+    return _BUILTINS[_canonical_name(value)]
+
+
+def resolve_activations(activation, n_hidden):
+    """Turn the ``activation`` parameter into one activation per hidden layer.
+
+    Parameters
+    ----------
+    activation : str, Activation or sequence of them
+        One activation for every hidden layer, or one per hidden layer.
     n_hidden : int
         Number of hidden layers.
 
     Returns
     -------
-    names : tuple of str
-        Canonical names, one per hidden layer.
+    activations : tuple of Activation
+        One per hidden layer; names become the built-in activations.
 
     Raises
     ------
@@ -317,13 +575,51 @@ def resolve_activations(activation, n_hidden):
         If a name is unknown or not differentiable, or a sequence has the
         wrong length.
     """
-    if isinstance(activation, str):
-        return (_canonical_name(activation),) * n_hidden
-    names = tuple(activation)
-    if len(names) != n_hidden:
+    if isinstance(activation, (str, Activation)):
+        return (_as_activation(activation),) * n_hidden
+    entries = tuple(activation)
+    if len(entries) != n_hidden:
         raise ValueError(
-            f"activation has {len(names)} entries but hidden_layer_sizes defines "
-            f"{n_hidden} hidden layer(s): give one name per hidden layer, or a "
-            f"single name for all of them."
+            f"activation has {len(entries)} entries but hidden_layer_sizes defines "
+            f"{n_hidden} hidden layer(s): give one activation per hidden layer, or "
+            f"a single one for all of them."
         )
-    return tuple(_canonical_name(name) for name in names)
+    return tuple(_as_activation(entry) for entry in entries)
+
+
+def is_builtin(activation):
+    """Whether an :class:`Activation` is one of the built-in activations."""
+    return activation._builtin
+
+
+def buffered(activation):
+    """The buffer form of an :class:`Activation` or of a canonical name."""
+    if isinstance(activation, Activation):
+        return activation._buffered
+    return ACTIVATIONS[activation]
+
+
+def describe_activations(activations):
+    """Fitted activations in plain values: built-ins by name, others as they are.
+
+    Pickles, skops files and model files store this form, so that a model of
+    built-in activations holds no object but its estimator.
+    """
+    return [a.name if is_builtin(a) else a for a in activations]
+
+
+def restore_activations(described, where="hidden_activations"):
+    """The activations that :func:`describe_activations` described, checked.
+
+    Raises
+    ------
+    ValueError
+        If an entry is neither a built-in's canonical name nor an
+        :class:`Activation`.
+    """
+    return tuple(
+        entry
+        if isinstance(entry, Activation)
+        else _BUILTINS[check_str(entry, f"{where}[{i}]", set(ACTIVATIONS))]
+        for i, entry in enumerate(described)
+    )

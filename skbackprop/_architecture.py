@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._activations import ACTIVATIONS, resolve_activations
-from ._schema import check_array, check_int, check_str
+from ._activations import Activation, resolve_activations, restore_activations
+from ._schema import check_array, check_int
 
 __all__ = [
     "NetworkSpec",
@@ -26,20 +26,21 @@ class NetworkSpec(NamedTuple):
     """The hidden layers: their sizes, activations and dropout rates."""
 
     hidden_sizes: tuple
-    activations: tuple
+    activations: tuple  # of Activation
     dropout_rates: tuple
 
     def init_activations(self, activation):
-        """The activation whose scale each weight layer's initial draw takes.
+        """The name of the activation whose scale each layer's initial draw takes.
 
         The output layer's weights are scaled like the last hidden layer's; a
         network without hidden layer takes the ``activation`` parameter's
-        single name, as scikit-learn does.
+        single activation, as scikit-learn does.
         """
         if self.activations:
-            return [*self.activations, self.activations[-1]]
-        if isinstance(activation, str):
-            return [resolve_activations(activation, 1)[0]]
+            names = [a.name for a in self.activations]
+            return [*names, names[-1]]
+        if isinstance(activation, (str, Activation)):
+            return [resolve_activations(activation, 1)[0].name]
         return ["identity"]
 
 
@@ -168,7 +169,7 @@ def check_parameters_describe(estimator, coefs, activations, out_activation):
     if spec.activations != tuple(activations):
         mismatches.append(
             f"activation={estimator.activation!r} but the network's hidden layers "
-            f"use {list(activations)}"
+            f"use {[a.name for a in activations]}"
         )
     expected = estimator._target_encoding.output_activation
     if out_activation != expected:
@@ -212,7 +213,7 @@ def check_inputs_and_activations(fitted, units):
     -------
     n_features, feature_names, activations
         ``n_features_in_``, ``feature_names_in_`` (or None) and the hidden
-        layers' activations.
+        layers' activations (see ``describe_activations``).
     """
     n_features = check_int(fitted["n_features_in_"], "n_features_in_", minimum=1)
     if n_features != units[0]:
@@ -232,6 +233,4 @@ def check_inputs_and_activations(fitted, units):
             f"hidden_activations must name one activation for each of the "
             f"{len(units) - 2} hidden layers."
         )
-    for i, name in enumerate(activations):
-        check_str(name, f"hidden_activations[{i}]", set(ACTIVATIONS))
-    return n_features, names, activations
+    return n_features, names, restore_activations(activations)

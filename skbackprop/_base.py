@@ -32,6 +32,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._activation_check import check_activations
+from ._activations import Activation, describe_activations, restore_activations
 from ._architecture import (
     STOCHASTIC_SOLVERS,
     check_fits_in_memory,
@@ -46,40 +48,15 @@ from ._initializers import INITIALIZERS, initial_weights
 from ._lbfgs import LbfgsTrainer
 from ._network import Network, forward, forward_logits
 from ._optimizers import OptimizerSettings, make_optimizer
+from ._references import for_pickling, restored
 from ._schema import check_keys
-from ._state import TrainingState
+from ._state import TrainingRecord, TrainingState
 from ._stochastic import StochasticTrainer
 
 __all__ = ["BaseMLPBackprop"]
 
 _DTYPES = (np.float64, np.float32)
 _SPARSE_FORMATS = ["csr", "csc"]
-
-
-class _TrainingRecord:
-    """A fitted attribute kept by the training state (``n_iter_`` and kin).
-
-    Reading it before the first fit raises AttributeError, as for any fitted
-    attribute; assigning it writes the training state.
-    """
-
-    def __set_name__(self, owner, name):
-        self.name, self.field = name, name.rstrip("_")
-
-    def __get__(self, estimator, owner=None):
-        if estimator is None:
-            return self
-        state = estimator.__dict__.get("_training_state")
-        if state is None:
-            raise AttributeError(
-                f"'{type(estimator).__name__}' object has no attribute '{self.name}'"
-            )
-        return getattr(state, self.field)
-
-    def __set__(self, estimator, value):
-        if "_training_state" not in estimator.__dict__:
-            raise AttributeError(f"{self.name} is set by fit.")
-        setattr(estimator._training_state, self.field, value)
 
 
 class BaseMLPBackprop(
@@ -99,14 +76,17 @@ class BaseMLPBackprop(
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [str, "array-like"],
+        "activation": [str, Activation, "array-like"],
         "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "cosine"}),
+            callable,
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -199,14 +179,14 @@ class BaseMLPBackprop(
         self.scoring = scoring
 
     # The fitted attributes that the training state keeps.
-    n_iter_ = _TrainingRecord()
-    t_ = _TrainingRecord()
-    loss_ = _TrainingRecord()
-    loss_curve_ = _TrainingRecord()
-    best_loss_ = _TrainingRecord()
-    validation_scores_ = _TrainingRecord()
-    best_validation_score_ = _TrainingRecord()
-    history_ = _TrainingRecord()
+    n_iter_ = TrainingRecord()
+    t_ = TrainingRecord()
+    loss_ = TrainingRecord()
+    loss_curve_ = TrainingRecord()
+    best_loss_ = TrainingRecord()
+    validation_scores_ = TrainingRecord()
+    best_validation_score_ = TrainingRecord()
+    history_ = TrainingRecord()
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -301,12 +281,15 @@ default=None
         progress = self._progress(X, y, sample_weight, validation is not None)
 
         if first_pass:
-            self._initialize(layer_units, spec, X.dtype)
+            self._initialize(layer_units, spec, X)
         else:
             # A warm fit, like partial_fit, continues the generator of the
             # previous call, so that two warm fits of n epochs shuffle the
             # batches as one fit of 2n does.
             self._check_architecture(layer_units)
+            check_activations(
+                spec.activations, X, self.coefs_, self.intercepts_, self.batch_size
+            )
         self._hidden_activations = spec.activations
         if any(spec.dropout_rates):
             self._training_state.draw_dropout_seed()
@@ -369,19 +352,22 @@ default=None
             use_blas,
         )
 
-    def _initialize(self, layer_units, spec, dtype):
-        """Set the fitted attributes of a fresh model and draw its weights."""
+    def _initialize(self, layer_units, spec, X):
+        """Draw the weights of a fresh model and set its fitted attributes."""
         random_state = check_random_state(self.random_state)
-        self.n_outputs_ = layer_units[-1]
-        self.n_layers_ = len(layer_units)
-        self.out_activation_ = self._target_encoding.output_activation
-        self.coefs_, self.intercepts_ = initial_weights(
+        coefs, intercepts = initial_weights(
             self.init,
             layer_units,
             spec.init_activations(self.activation),
             random_state,
-            dtype,
+            X.dtype,
         )
+        # At the starting weights, before they replace a fitted model.
+        check_activations(spec.activations, X, coefs, intercepts, self.batch_size)
+        self.n_outputs_ = layer_units[-1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._target_encoding.output_activation
+        self.coefs_, self.intercepts_ = coefs, intercepts
         self._training_state = TrainingState(
             random_state,
             track_validation=self.early_stopping and self.solver in STOCHASTIC_SOLVERS,
@@ -584,14 +570,23 @@ default=None
 
     # -------------------------------------------------------- persistence
     def __getstate__(self):
-        # The training state travels as plain values (see TrainingState), so
-        # that a pickle or a skops file holds no private class but this one.
+        # The training state and built-in activations travel as plain values
+        # (see TrainingState), so that a pickle or a skops file holds no
+        # private class but this one.
         state = dict(super().__getstate__())  # a copy, not the live __dict__
         if "_training_state" in state:
             state["_training_state"] = self._training_state.to_dict()
+        if "_hidden_activations" in state:
+            fitted = state["_hidden_activations"]
+            state["_hidden_activations"] = describe_activations(fitted)
+        state["learning_rate"] = for_pickling(self.learning_rate, "learning_rate")
         return state
 
     def __setstate__(self, state):
+        state = {**state, "learning_rate": restored(state["learning_rate"])}
+        if "_hidden_activations" in state:
+            saved = state["_hidden_activations"]
+            state["_hidden_activations"] = restore_activations(saved)
         training = state.get("_training_state")
         if isinstance(training, dict):
             coefs, intercepts = state["coefs_"], state["intercepts_"]
@@ -624,7 +619,7 @@ default=None
             "feature_names_in_": getattr(self, "feature_names_in_", None),
             "coefs_": coefs,
             "intercepts_": intercepts,
-            "hidden_activations": list(self._hidden_activations),
+            "hidden_activations": describe_activations(self._hidden_activations),
             "out_activation_": self.out_activation_,
             "training": self._training_state.to_dict(),
             **self._get_target_state(),

@@ -6,8 +6,13 @@ set of arrays, and back. JSON holds None, booleans, integers, finite floats,
 strings, lists and dicts with string keys as they are; everything else is a
 tagged object: ``{"float": "inf"}``, ``{"tuple": [...]}``, ``{"dict": [[key,
 value], ...]}`` (a dict with other keys, such as class labels), ``{"array":
-name}`` (``"object": true`` for an object array of strings) and
-``{"random_state": {"key": name, "pos": ..., ...}}``. Arrays, generator keys
+name}`` (``"object": true`` for an object array of strings),
+``{"random_state": {"key": name, "pos": ..., ...}}``, ``{"function":
+"module:qualname"}`` (a function, by reference: see :mod:`._references`) and
+``{"activation": {"name": ..., "function": ..., "derivative": ...}}`` (an
+:class:`~skbackprop.Activation`: a built-in by its name alone, a custom one
+with the references of its functions). A reference is decoded only to a
+function the reader was given for it, never by importing. Arrays, generator keys
 among them, are named after where they sit in the description
 (``coefs_.0``, ``training.optimizer.m``). A generator referred to twice (the
 ``random_state`` parameter that is also the training state's generator) is
@@ -16,8 +21,12 @@ stored once and decoded as one.
 
 import math
 from numbers import Integral, Real
+from types import BuiltinFunctionType, FunctionType
 
 import numpy as np
+
+from ._activations import ACTIVATIONS, Activation, is_builtin
+from ._references import reference, unimportable
 
 __all__ = ["Decoder", "Encoder", "FormatError", "fail"]
 
@@ -31,7 +40,10 @@ _TAGS = [
     {"array"},
     {"array", "object"},
     {"random_state"},
+    {"function"},
+    {"activation"},
 ]
+_FUNCTIONS = (FunctionType, BuiltinFunctionType, np.ufunc)
 
 
 class FormatError(ValueError):
@@ -90,10 +102,32 @@ class Encoder:
                     }
                 }
             return self.generators[id(value)]
+        if isinstance(value, Activation):
+            return {"activation": self._activation(value, path)}
+        if isinstance(value, _FUNCTIONS):
+            return {"function": self._reference(value, f"The function {path}")}
         raise TypeError(
             f"Cannot save {path} of type {type(value).__name__} without "
             f"pickling; use pickle, joblib or skops for such a model."
         )
+
+    def _reference(self, function, what):
+        found = reference(function)
+        if found is None:
+            raise TypeError(unimportable(function, what))
+        return found
+
+    def _activation(self, activation, path):
+        if is_builtin(activation):
+            return {"name": activation.name}
+        what = f"The {{}} of activation {activation.name!r} ({path})"
+        return {
+            "name": activation.name,
+            "function": self._reference(activation.function, what.format("function")),
+            "derivative": self._reference(
+                activation.derivative, what.format("derivative")
+            ),
+        }
 
     def _array(self, array, path):
         strings = array.dtype.kind == "O" and all(
@@ -118,10 +152,16 @@ class Decoder:
     names : set of str
         The names of the stored arrays; ``used`` records those the decoded
         values referred to.
+    functions : dict, default=None
+        The functions to bind to references, by reference. A reference
+        without one decodes to None and is recorded in ``missing``, with
+        where it was found.
     """
 
-    def __init__(self, read_array, names):
+    def __init__(self, read_array, names, functions=None):
         self.read_array, self.names = read_array, names
+        self.functions = {} if functions is None else functions
+        self.missing = {}
         self.used = set()
         self.generators = {}  # key name -> generator, to decode one as one
 
@@ -161,6 +201,10 @@ class Decoder:
             return array
         if set(value) == {"random_state"}:
             return self._generator(body, where)
+        if set(value) == {"function"}:
+            return self._function(body, where)
+        if set(value) == {"activation"}:
+            return self._activation(body, where)
         fail(f"{where} has an unsupported encoding: {value!r}.")
 
     def _dict(self, pairs, where):
@@ -173,6 +217,32 @@ class Decoder:
                 fail(f"{where} has a repeated or unhashable key.")
             decoded[key] = self.decode(pair[1], f"{where}[{key!r}]")
         return decoded
+
+    def _function(self, name, where):
+        if not isinstance(name, str) or ":" not in name:
+            fail(f"{where} is not a valid function reference: {name!r}.")
+        if name not in self.functions:
+            self.missing.setdefault(name, where)
+            return None
+        return self.functions[name]
+
+    def _activation(self, body, where):
+        if isinstance(body, dict) and set(body) == {"name"}:
+            if body["name"] not in ACTIVATIONS:
+                fail(f"{where} names no built-in activation: {body['name']!r}.")
+            return Activation.builtin(body["name"])
+        if not isinstance(body, dict) or set(body) != {
+            "name", "function", "derivative",
+        }:  # fmt: skip
+            fail(f"{where} is not a valid activation.")
+        function = self._function(body["function"], f"{where}.function")
+        derivative = self._function(body["derivative"], f"{where}.derivative")
+        if function is None or derivative is None:
+            return None
+        try:
+            return Activation(body["name"], function, derivative)
+        except (TypeError, ValueError) as error:
+            fail(f"{where} is not a valid activation ({error}).")
 
     def _generator(self, state, where):
         if not isinstance(state, dict) or set(state) != {

@@ -17,12 +17,14 @@ PARAMETERS = """
 hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     The ith element is the number of units in the ith hidden layer.
 
-activation : str or sequence of str, default='relu'
-    Activation of the hidden layers: one name for all of them, or one name
-    per hidden layer. Names: 'identity', 'logistic' (alias 'sigmoid'),
-    'tanh', 'relu', 'leaky_relu' (slope 0.01), 'elu', 'softplus', 'gelu'
-    (exact, with the normal distribution function) and 'silu'. Functions
-    without a usable derivative, such as a step function, are refused.
+activation : str, Activation or list of them, default='relu'
+    Activation of the hidden layers: one for all of them, or one per hidden
+    layer. Names: 'identity', 'logistic' (alias 'sigmoid'), 'tanh', 'relu',
+    'leaky_relu' (slope 0.01), 'elu', 'softplus', 'gelu' (exact, with the
+    normal distribution function) and 'silu'. A :class:`~skbackprop.Activation`
+    brings a function and its derivative of your own, which are checked
+    against each other before training. Functions without a usable
+    derivative, such as a step function, are refused.
 
 solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}, \
 default='adam'
@@ -40,13 +42,18 @@ batch_size : int or 'auto', default='auto'
     Size of the mini-batches of the stochastic solvers;
     'auto' means ``min(200, n_samples)``. Ignored by 'lbfgs'.
 
-learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'} or \
+callable, default='constant'
     Learning-rate schedule of every stochastic solver (scikit-learn's MLP
     applies it to 'sgd' only): 'constant' keeps ``learning_rate_init``;
     'invscaling' uses ``learning_rate_init / pow(t + 1, power_t)`` after
     ``t`` (weighted) samples; 'adaptive' divides the rate by 5 each time
     ``n_iter_no_change`` consecutive epochs fail to improve by ``tol``,
-    and stops below 1e-6.
+    and stops below 1e-6; 'cosine' gives epoch ``e`` the rate
+    ``learning_rate_init * 0.5 * (1 + cos(pi * e / max_iter))``; a callable
+    ``schedule(epoch, learning_rate_init)`` returns the rate of each epoch,
+    a finite number >= 0. Epochs are counted from 0 across ``partial_fit``
+    calls and warm starts.
 
 learning_rate_init : float, default=0.001
     Initial step size of the stochastic solvers.

@@ -31,7 +31,7 @@ from itertools import pairwise
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import ACTIVATIONS
+from ._activations import buffered
 from ._losses import OUTPUT_LAYERS
 
 __all__ = ["Network", "forward", "forward_logits"]
@@ -52,8 +52,8 @@ class Network:
     ----------
     layer_units : sequence of int
         Units per layer, input first and output last.
-    hidden_activations : sequence of str
-        Canonical activation name of each hidden layer.
+    hidden_activations : sequence of Activation or str
+        Activation of each hidden layer, or its canonical name.
     output : OutputLayer or {'softmax', 'logistic'}
         The output layer and its loss (see :mod:`._losses`), or the name of
         a classification output layer.
@@ -79,7 +79,7 @@ class Network:
 
     def __init__(self, layer_units, hidden_activations, output, dtype):
         self.layer_units = tuple(int(u) for u in layer_units)
-        self.hidden_activations = tuple(ACTIVATIONS[a] for a in hidden_activations)
+        self.hidden_activations = tuple(buffered(a) for a in hidden_activations)
         self.output = OUTPUT_LAYERS[output] if isinstance(output, str) else output
         self.dtype = np.dtype(dtype)
 
@@ -333,9 +333,9 @@ def forward(X, coefs, intercepts, activations):
         Input data.
     coefs, intercepts : list of ndarray
         Weights and biases of the layers to run, first layer first.
-    activations : list of str or None
-        Canonical activation name of each of these layers; None for a
-        linear layer.
+    activations : list of Activation, str or None
+        Activation of each of these layers, or its canonical name; None for
+        a linear layer.
 
     Returns
     -------
@@ -351,8 +351,8 @@ def forward(X, coefs, intercepts, activations):
         rows = n  # slicing sparse rows costs more than blocking saves
     # Per layer: W, b, f, and the buffers of Z and A (None: the output block).
     plan = []
-    for index, (W, b, name) in enumerate(zip(coefs, intercepts, activations)):
-        activation = None if name is None else ACTIVATIONS[name]
+    for index, (W, b, given) in enumerate(zip(coefs, intercepts, activations)):
+        activation = None if given is None else buffered(given)
         in_place = activation is None or activation.in_place
         shape = (min(rows, n), W.shape[1])
         if index == len(coefs) - 1:
@@ -395,8 +395,8 @@ def forward_logits(X, coefs, intercepts, hidden_activations):
         Input data.
     coefs, intercepts : list of ndarray
         Per-layer weights and biases.
-    hidden_activations : sequence of str
-        Canonical activation name of each hidden layer.
+    hidden_activations : sequence of Activation or str
+        Activation of each hidden layer, or its canonical name.
 
     Returns
     -------

@@ -3,9 +3,11 @@
 SGD and Adam follow scikit-learn's MLP update rules, schedules and stopping
 rules (``learning_rate``: constant, invscaling, adaptive), so results stay
 comparable; RMSprop, Adagrad and AdamW join them, and every schedule works with
-every optimizer (scikit-learn applies schedules to SGD only). The mechanics
-differ: state is one vector per moment rather than a list per layer, and a step
-allocates nothing. Scaled additions go through
+every optimizer (scikit-learn applies schedules to SGD only). The schedules
+that give each epoch its rate from its number ('cosine', a callable) are in
+:mod:`._schedules`, and the trainer sets the optimizer's ``learning_rate``
+from them. The mechanics differ: state is one vector per moment rather than
+a list per layer, and a step allocates nothing. Scaled additions go through
 :class:`~skbackprop._blas.Axpy` (one BLAS pass when BLAS is serial), and the
 gradient vector, spent once the step is taken, serves as scratch space.
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from . import _kernels
 from ._blas import Axpy, all_finite
+from ._schedules import schedule_key
 from ._schema import (
     check_array,
     check_bool,
@@ -63,9 +66,18 @@ class OptimizerSettings(NamedTuple):
 
     @classmethod
     def of(cls, estimator):
-        """The settings an estimator's parameters give, as plain Python values."""
+        """The settings an estimator's parameters give, as plain Python values.
+
+        A callable ``learning_rate`` is recorded by its reference (see
+        :func:`~._schedules.schedule_key`).
+        """
         types = cls.__annotations__
-        return cls(*(types[name](getattr(estimator, name)) for name in cls._fields))
+        values = {
+            name: types[name](getattr(estimator, name))
+            for name in cls._fields
+            if name != "learning_rate"
+        }
+        return cls(learning_rate=schedule_key(estimator.learning_rate), **values)
 
     @classmethod
     def from_dict(cls, saved, where="optimizer.settings"):

@@ -10,6 +10,12 @@ A model file is a zip archive, readable by :func:`numpy.load` like any
   named after where it sits (``coefs_.0.npy``, ``training.optimizer.m.npy``);
   :mod:`._codec` says how values become JSON and arrays.
 
+Functions a model holds (a custom activation's, a callable
+``learning_rate``, a ``scoring`` function) are written as references,
+``"module:qualname"``; loading binds a reference only to a function the
+caller passes for it and never imports anything, so a file cannot make the
+loader run code.
+
 Loading trusts nothing in the file. Members must be stored uncompressed, so
 each is bounded by the file's size, and an array's data must fill its member
 exactly: no header can make the loader allocate more than the file holds.
@@ -32,8 +38,10 @@ import zlib
 import numpy as np
 
 from . import _format_v1
+from ._activations import Activation, is_builtin
 from ._classifier import MLPBackpropClassifier
 from ._codec import Decoder, Encoder, FormatError, fail
+from ._references import reference, unimportable
 from ._regressor import MLPBackpropRegressor
 
 __all__ = ["load_model", "save_model"]
@@ -79,6 +87,10 @@ def save_model(estimator, file):
     disk before it is renamed over the path, so an interrupted save, or a
     crash, leaves the previous file or the new one, never a truncated model.
 
+    Functions are stored by reference, as ``"module:qualname"``: those of a
+    custom :class:`~skbackprop.Activation`, a callable ``learning_rate`` or a
+    ``scoring`` function. :func:`load_model` needs them passed back.
+
     Parameters
     ----------
     estimator : MLPBackpropClassifier
@@ -92,7 +104,8 @@ def save_model(estimator, file):
     TypeError
         If ``estimator`` is not a skbackprop estimator, or holds a value the
         format cannot store without pickling (for instance a parameter set to
-        an arbitrary object, or ``classes_`` of mixed Python objects).
+        an arbitrary object, ``classes_`` of mixed Python objects, or a
+        lambda, which cannot be found again by module and name).
     ValueError
         If a parameter that shapes the network was changed after fitting, so
         that the parameters no longer describe the weights.
@@ -260,12 +273,23 @@ def _parse_metadata(raw):
     return metadata
 
 
-def _describe(metadata, archive, arrays):
+def _describe(metadata, archive, arrays, functions):
     """The parameters, the fitted state, and the arrays they used."""
-    decoder = Decoder(lambda name: _read_array(archive, name), arrays)
+    decoder = Decoder(lambda name: _read_array(archive, name), arrays, functions)
     if metadata["format_version"] == FORMAT_VERSION:
         params = decoder.decode(metadata["params"], "params")
-        return params, decoder.decode(metadata["fitted"], "fitted"), decoder.used
+        fitted = decoder.decode(metadata["fitted"], "fitted")
+        if decoder.missing:
+            raise ValueError(
+                "This model calls functions that load_model does not import: "
+                + ", ".join(
+                    f"{name!r} ({where})" for name, where in decoder.missing.items()
+                )
+                + ". Pass them, load_model(file, functions=[...]), or a dict "
+                "from these references to the functions to call instead; "
+                "pass only functions you trust."
+            )
+        return params, fitted, decoder.used
     try:
         params, fitted = _format_v1.describe(
             metadata,
@@ -280,11 +304,11 @@ def _describe(metadata, archive, arrays):
     return params, fitted, decoder.used
 
 
-def _restore(archive, archive_size):
+def _restore(archive, archive_size, functions):
     members = _check_members(archive, archive_size)
     metadata = _parse_metadata(archive.read(_METADATA))
     arrays = {name.removesuffix(".npy") for name in members if name.endswith(".npy")}
-    params, fitted, used = _describe(metadata, archive, arrays)
+    params, fitted, used = _describe(metadata, archive, arrays, functions)
     used = {_METADATA, *(f"{name}.npy" for name in used)}
     unused = sorted(members - used)
     if unused:
@@ -298,7 +322,36 @@ def _restore(archive, archive_size):
         fail(str(error))
 
 
-def load_model(file):
+def _bindings(functions):
+    """The functions given to :func:`load_model`, by their references."""
+    if isinstance(functions, dict):
+        if not all(isinstance(k, str) and callable(f) for k, f in functions.items()):
+            raise TypeError(
+                "functions must map references ('module:qualname') to callables."
+            )
+        return dict(functions)
+    bound = {}
+    for given in functions:
+        if isinstance(given, Activation):
+            given = () if is_builtin(given) else (given.function, given.derivative)
+        elif callable(given):
+            given = (given,)
+        else:
+            raise TypeError(
+                f"functions must hold functions or Activations, not {given!r}."
+            )
+        for function in given:
+            found = reference(function)
+            if found is None:
+                raise TypeError(
+                    unimportable(function, "A function given to load_model")
+                    + " Or bind it in a dict, from the reference the model names."
+                )
+            bound[found] = function
+    return bound
+
+
+def load_model(file, *, functions=()):
     """Load a model written by :func:`save_model`, without unpickling anything.
 
     The file is checked throughout before any of it is used: the archive's
@@ -316,6 +369,16 @@ def load_model(file):
     file : str, os.PathLike or binary file object
         The file written by :func:`save_model`.
 
+    functions : sequence or dict, default=()
+        The functions of a model saved with a custom
+        :class:`~skbackprop.Activation` or a callable ``learning_rate``
+        (or ``scoring``): each function, or an Activation for its two, is
+        bound to the reference that the file stores for it, its module and
+        qualified name. A dict binds references to functions explicitly,
+        for functions that have moved since. Nothing is imported, whatever
+        the file says; the model calls the functions you pass, so pass only
+        functions you trust.
+
     Returns
     -------
     estimator : MLPBackpropClassifier
@@ -327,7 +390,7 @@ def load_model(file):
     ValueError
         If the file is not a valid model file: not a skbackprop model file at
         all, truncated, tampered with, or written in an unsupported format
-        version.
+        version; or if it refers to functions that ``functions`` lacks.
     FileNotFoundError
         If the path does not exist.
 
@@ -348,6 +411,7 @@ def load_model(file):
     >>> restored.score(X, y) == clf.score(X, y)
     True
     """
+    functions = _bindings(functions)
     handle = file if hasattr(file, "read") else open(os.fspath(file), "rb")
     try:
         start = handle.tell()
@@ -358,7 +422,7 @@ def load_model(file):
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
             fail(f"not a skbackprop model file: it is not a zip archive ({error}).")
         with archive:
-            return _restore(archive, archive_size)
+            return _restore(archive, archive_size, functions)
     except FormatError as error:
         raise ValueError(f"Invalid skbackprop model file: {error}") from None
     except (

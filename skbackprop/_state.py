@@ -4,9 +4,10 @@ One object owns every value that training changes besides the weights: the
 counters, the loss curve and history, the best loss or validation score, the
 no-improvement count, the weights of the best epoch, the optimizer, the
 random generator and the dropout seed. The estimator holds it as
-``_training_state`` and shows its public part as fitted attributes
-(``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``, ``best_loss_``,
-``validation_scores_``, ``best_validation_score_``, ``history_``).
+``_training_state`` and shows its public part as fitted attributes through
+:class:`TrainingRecord` descriptors (``n_iter_``, ``t_``, ``loss_``,
+``loss_curve_``, ``best_loss_``, ``validation_scores_``,
+``best_validation_score_``, ``history_``).
 
 :meth:`TrainingState.to_dict` describes the state in plain values (numbers,
 lists, arrays and the generator), which is what pickles, skops files and
@@ -26,7 +27,7 @@ from ._schema import (
     check_number,
 )
 
-__all__ = ["Checkpoint", "EpochResult", "TrainingState"]
+__all__ = ["Checkpoint", "EpochResult", "TrainingRecord", "TrainingState"]
 
 HISTORY_COLUMNS = ("loss", "val_loss", "val_score", "learning_rate", "grad_norm")
 
@@ -52,6 +53,32 @@ class EpochResult(NamedTuple):
     learning_rate: float
     grad_norms: np.ndarray
     validation: tuple | None
+
+
+class TrainingRecord:
+    """A fitted attribute kept by the training state (``n_iter_`` and kin).
+
+    Reading it before the first fit raises AttributeError, as for any fitted
+    attribute; assigning it writes the training state.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name, self.field = name, name.rstrip("_")
+
+    def __get__(self, estimator, owner=None):
+        if estimator is None:
+            return self
+        state = estimator.__dict__.get("_training_state")
+        if state is None:
+            raise AttributeError(
+                f"'{type(estimator).__name__}' object has no attribute '{self.name}'"
+            )
+        return getattr(state, self.field)
+
+    def __set__(self, estimator, value):
+        if "_training_state" not in estimator.__dict__:
+            raise AttributeError(f"{self.name} is set by fit.")
+        setattr(estimator._training_state, self.field, value)
 
 
 class TrainingState:

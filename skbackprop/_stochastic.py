@@ -26,6 +26,7 @@ from ._blas import all_finite
 from ._dropout import Dropout, DropoutBatch
 from ._penalty import WeightPenalty
 from ._rows import row_keys
+from ._schedules import epoch_schedule
 from ._state import EpochResult
 from ._validation import ValidationMonitor, hold_out
 
@@ -107,6 +108,7 @@ class StochasticTrainer:
             )
         self.batches = self._batch_source(X, targets, sample_weight, size, incremental)
         self.optimizer = self.state.optimizer
+        self.schedule = epoch_schedule(est)
         # Clipping needs the whole gradient before the step; otherwise the
         # optimizer adds the L2 gradient and measures norms in its own pass.
         clipping = est.max_grad_norm is not None
@@ -170,6 +172,9 @@ class StochasticTrainer:
     def _epoch(self):
         """Train, check, evaluate and commit one epoch; whether to go on."""
         self.phase = "training"
+        if self.schedule is not None:
+            # Epochs are numbered over every call since the first fit.
+            self.optimizer.learning_rate = self.schedule.rate(self.state.epochs_seen)
         task = self.progress.begin("epoch")
         start = self.state.checkpoint()
         learning_rate = self.optimizer.learning_rate

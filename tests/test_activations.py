@@ -3,15 +3,19 @@
 Each activation's forward map matches a closed form written independently of
 the module, in place as out of place; its derivative matches finite
 differences of that form, in float64 and float32, and scales the incoming
-error. Names and aliases resolve to one activation per hidden layer, and
-names that are unknown or cannot be trained by backpropagation are refused
-with the reason.
+error. Each built-in is an :class:`~skbackprop.Activation` whose public
+``function`` and ``derivative`` run the same code and pass the check that
+custom activations go through before training. Names and aliases resolve to
+one activation per hidden layer, and names that are unknown or cannot be
+trained by backpropagation are refused with the reason.
 """
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
+from skbackprop import Activation
+from skbackprop._activation_check import GRID, check_derivative
 from skbackprop._activations import ACTIVATIONS, resolve_activations
 
 # Closed forms written independently of the module, as a second opinion.
@@ -91,10 +95,43 @@ def test_derivative_scales_incoming_error():
         np.testing.assert_allclose(scaled, delta * ones, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_builtin_is_an_activation_of_the_same_numbers(name, dtype):
+    activation = Activation.builtin(name)
+    assert isinstance(activation, Activation) and activation.name == name
+    Z = _points().astype(dtype)
+    buffered = ACTIVATIONS[name]
+    A = activation.function(Z)
+    assert A.dtype == dtype and A.shape == Z.shape
+    np.testing.assert_array_equal(A, buffered.forward(Z.copy(), np.empty_like(Z)))
+    expected = buffered.multiply_derivative(
+        np.ones_like(Z), A, None if buffered.in_place else Z.copy(), np.empty_like(Z)
+    )
+    np.testing.assert_array_equal(activation.derivative(Z, A), expected)
+    # One-dimensional and scalar inputs keep their shape.
+    assert activation.function(Z[0]).shape == Z[0].shape
+    assert activation.derivative(1.5, activation.function(1.5)).shape == ()
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_builtin_passes_the_derivative_check(name):
+    # The check that custom activations go through accepts every built-in,
+    # on its grid and on pre-activations far beyond it.
+    activation = Activation.builtin(name)
+    check_derivative(activation, GRID, "on the grid")
+    wide = np.random.RandomState(0).normal(scale=50.0, size=(40, 25))
+    check_derivative(activation, wide, "on wide points")
+
+
 def test_resolve_names_and_aliases():
-    assert resolve_activations("sigmoid", 2) == ("logistic", "logistic")
-    assert resolve_activations(["relu", "gelu"], 2) == ("relu", "gelu")
+    def names(activations):
+        return tuple(a.name for a in activations)
+
+    assert names(resolve_activations("sigmoid", 2)) == ("logistic", "logistic")
+    assert names(resolve_activations(["relu", "gelu"], 2)) == ("relu", "gelu")
     assert resolve_activations("tanh", 0) == ()
+    assert resolve_activations("sigmoid", 1)[0] is Activation.builtin("logistic")
 
 
 @pytest.mark.parametrize(

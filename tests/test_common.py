@@ -2,10 +2,11 @@
 
 ``parametrize_with_checks`` runs every estimator check, with no expected
 failure, on configurations that each take another path through fit and
-predict (every solver, per-layer activations, early stopping, dropout, class
-weights, L1, clipping, other initialisers and schedules), and the regressor
-with each of its losses; parameter validation and DataFrame column names get
-scikit-learn's own checks too.
+predict (every solver, per-layer activations, custom activations, early
+stopping, dropout, class weights, L1, clipping, other initialisers and
+schedules, the cosine and a callable one), and the regressor with each of its
+losses; parameter validation and DataFrame column names get scikit-learn's
+own checks too.
 """
 
 import pytest
@@ -16,6 +17,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skbackprop import MLPBackpropClassifier, MLPBackpropRegressor
+from tests._custom_activations import CUSTOM_LOGISTIC, MISH, Warmup
 
 # Each configuration exercises a different code path through fit and predict.
 CONFIGURATIONS = [
@@ -33,6 +35,14 @@ CONFIGURATIONS = [
     MLPBackpropClassifier(solver="adagrad", learning_rate_init=0.01),
     MLPBackpropClassifier(solver="adamw", learning_rate="adaptive"),
     MLPBackpropClassifier(early_stopping=True, scoring="loss"),
+    # Activations and schedules of the user's own (module-level functions).
+    MLPBackpropClassifier(activation=MISH, learning_rate="cosine"),
+    MLPBackpropClassifier(
+        hidden_layer_sizes=(16, 8),
+        activation=[CUSTOM_LOGISTIC, "tanh"],
+        solver="sgd",
+        learning_rate=Warmup(),
+    ),
 ]
 # One configuration per loss, and the regressor's other paths. Poisson's exp
 # output learns the checks' data in 200 epochs at a larger step than adam's
@@ -46,6 +56,12 @@ REGRESSORS = [
     MLPBackpropRegressor(solver="lbfgs", activation="tanh"),
     MLPBackpropRegressor(early_stopping=True, solver="sgd"),
     MLPBackpropRegressor(dropout=0.1, alpha_l1=1e-3, max_grad_norm=1.0),
+    MLPBackpropRegressor(activation=MISH, learning_rate="cosine"),
+    MLPBackpropRegressor(
+        activation=["relu", MISH],
+        hidden_layer_sizes=(16, 8),
+        learning_rate=Warmup(),
+    ),
 ]
 
 

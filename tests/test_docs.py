@@ -1,7 +1,9 @@
 """Every Python block of README.md and of the documentation runs as written.
 
 Each page is one test: its Python blocks run top to bottom in one namespace,
-as a reader pasting them into one session would run them, in a temporary
+as a reader pasting them into one session would run them (the namespace is
+the session's ``__main__`` module, so that pickle and ``save_model`` find the
+functions a page defines, as in a script), in a temporary
 working directory (files the blocks write land there), offline, with one BLAS
 thread and matplotlib's non-interactive backend. The short fits of the pages
 may stop before converging, so ``ConvergenceWarning`` is ignored; any
@@ -43,7 +45,9 @@ import ast
 import html
 import re
 import socket
+import sys
 import textwrap
+import types
 from pathlib import Path
 
 import matplotlib
@@ -124,12 +128,14 @@ def reader_session(monkeypatch, tmp_path):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=_page_id)
-def test_page_runs_top_to_bottom(page, reader_session):
+def test_page_runs_top_to_bottom(page, reader_session, monkeypatch):
     for name in PAGE_NEEDS.get(_page_id(page), []):
         import_extra(name)
     blocks = python_blocks(page)
     compiled = [_compile(block) for block in blocks]
-    namespace = {"__name__": "__main__"}
+    session = types.ModuleType("__main__")
+    monkeypatch.setitem(sys.modules, "__main__", session)
+    namespace = vars(session)
     for block, code in zip(blocks, compiled, strict=True):
         if block.skip is None:
             exec(code, namespace)
