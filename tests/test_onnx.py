@@ -30,9 +30,14 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 import skbackprop.onnx  # noqa: E402
-from skbackprop import MLPBackpropClassifier, MLPBackpropRegressor  # noqa: E402
+from skbackprop import (  # noqa: E402
+    Activation,
+    MLPBackpropClassifier,
+    MLPBackpropRegressor,
+)
 from skbackprop._activations import ACTIVATIONS  # noqa: E402
 from skbackprop.onnx import MIN_OPSET, SUPPORTED_ACTIVATIONS  # noqa: E402
+from tests._custom_activations import MISH  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -445,19 +450,25 @@ def test_integer_inputs_give_a_float32_graph():
 
 
 @pytest.mark.parametrize("Estimator", [MLPBackpropClassifier, MLPBackpropRegressor])
-def test_an_activation_onnx_cannot_express_is_refused(Estimator, monkeypatch):
+def test_a_custom_activation_is_refused_by_name(Estimator):
     X, y = load_iris(return_X_y=True)
-    model = short_fit(Estimator, X, y, activation=["relu", "tanh"])
-    monkeypatch.setattr(model, "_hidden_activations", ("relu", "my_swish"))
+    model = short_fit(Estimator, X, y, activation=["relu", MISH])
     message = (
         f"Cannot export this {Estimator.__name__} to ONNX: hidden layer 2 uses "
-        "the activation 'my_swish', which ONNX cannot express. Only these "
-        "activations can be exported: identity, logistic, tanh, relu, "
-        "leaky_relu, elu, softplus, gelu, silu."
+        "the custom activation 'mish', whose Python functions ONNX cannot "
+        "express. Only these activations can be exported: identity, logistic, "
+        "tanh, relu, leaky_relu, elu, softplus, gelu, silu."
     )
     with pytest.raises(ValueError) as error:
         skl2onnx.to_onnx(model, X[:1].astype(np.float32))
     assert str(error.value) == message
+
+
+def test_a_custom_activation_named_like_a_built_in_one_cannot_exist():
+    # The converter trusts names of built-in activations only; a custom
+    # activation cannot take one, so it can never be exported as the built-in.
+    with pytest.raises(ValueError, match="relu"):
+        Activation("relu", np.tanh, lambda Z, A: 1 - A * A)
 
 
 def test_importing_skbackprop_imports_no_onnx_package():

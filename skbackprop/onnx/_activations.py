@@ -13,7 +13,7 @@ by Python code has no ONNX counterpart.
 
 import numpy as np
 
-from .._activations import LEAKY_RELU_SLOPE
+from .._activations import LEAKY_RELU_SLOPE, describe_activations
 from ._normal_cdf import normal_cdf
 
 __all__ = ["ONNX_ACTIVATIONS", "hidden_activation_names", "hidden_layer_activations"]
@@ -90,9 +90,11 @@ ONNX_ACTIVATIONS = {
 def hidden_activation_names(model):
     """The activation of each hidden layer of a fitted ``model``, first layer first.
 
-    The one place that reads how a fitted model records its activations.
+    The one place that reads how a fitted model records its activations: a
+    built-in one by its name, a custom :class:`~skbackprop.Activation` as
+    itself (its Python functions have no ONNX counterpart, whatever its name).
     """
-    return tuple(model._hidden_activations)
+    return tuple(describe_activations(model._hidden_activations))
 
 
 def hidden_layer_activations(model):
@@ -105,13 +107,14 @@ def hidden_layer_activations(model):
         layer, the activation and those that can be exported.
     """
     builders = []
-    for layer, name in enumerate(hidden_activation_names(model), start=1):
-        builder = ONNX_ACTIVATIONS.get(name) if isinstance(name, str) else None
+    for layer, entry in enumerate(hidden_activation_names(model), start=1):
+        builder = ONNX_ACTIVATIONS.get(entry) if isinstance(entry, str) else None
         if builder is None:
             raise ValueError(
                 f"Cannot export this {type(model).__name__} to ONNX: hidden "
-                f"layer {layer} uses the activation {name!r}, which ONNX "
-                "cannot express. Only these activations can be exported: "
+                f"layer {layer} uses the custom activation {entry.name!r}, "
+                "whose Python functions ONNX cannot express. Only these "
+                "activations can be exported: "
                 f"{', '.join(ONNX_ACTIVATIONS)}."
             )
         builders.append(builder)
