@@ -421,6 +421,7 @@ def test_every_example_is_found():
         "plot_quantile_regression.py",
         "plot_poisson_regression.py",
         "plot_onnx_deployment.py",
+        "plot_custom_training.py",
     }
     assert expected <= names
 
@@ -432,6 +433,26 @@ def test_example_runs_offline(path, example_env):
     # Each example ends in at least one figure.
     assert plt.get_fignums(), f"{path.name} drew no figure"
     assert result, f"{path.name} defined nothing"
+
+
+@quick_mode_warnings
+def test_custom_training_example_keeps_the_best_epoch(example_env, capsys):
+    result = _run_example(EXAMPLES_DIR / "plot_custom_training.py")
+    out = capsys.readouterr().out
+    # The derivative without the chain rule's factor is refused, by name.
+    assert "The derivative of activation 'mish_wrong' does not match" in out
+    # Both runs followed the cosine formula; the checkpoint holds the epoch of
+    # the lowest validation loss, and the loaded model has the mish layers.
+    max_iter = result["max_iter"]
+    epochs = np.arange(max_iter)
+    expected = 0.05 * 0.5 * (1 + np.cos(np.pi * epochs / max_iter))
+    for clf in result["models"].values():
+        np.testing.assert_allclose(clf.history_["learning_rate"], expected)
+    best, mish = result["best"], result["models"]["mish"]
+    best_epoch = int(np.argmin(mish.history_["val_loss"]))
+    assert len(best.loss_curve_) == best_epoch + 1
+    assert best.history_["val_loss"][-1] == min(mish.history_["val_loss"])
+    assert best.activation == result["MISH"]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
@@ -446,8 +467,13 @@ def test_example_is_a_gallery_page(path):
     assert len(over) >= len(title.strip()) and len(under) >= len(title.strip())
     assert "# %%" in source
     assert "random_state" in source, f"{path.name} is not seeded"
-    estimators = ("MLPBackpropClassifier", "MLPBackpropRegressor")
-    assert any(f"from skbackprop import {name}" in source for name in estimators), (
+    imported = {
+        alias.name
+        for node in ast.walk(module)
+        if isinstance(node, ast.ImportFrom) and node.module == "skbackprop"
+        for alias in node.names
+    }
+    assert imported & {"MLPBackpropClassifier", "MLPBackpropRegressor"}, (
         f"{path.name} imports neither estimator"
     )
 

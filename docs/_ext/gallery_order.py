@@ -12,6 +12,7 @@ READING_ORDER = [
     "dask_scale_out.py",
     "plot_hidden_features.py",
     "plot_training_control.py",
+    "plot_custom_training.py",
     "plot_onnx_deployment.py",
     # Regression, after every classification example.
     "plot_regressor_dropin.py",
