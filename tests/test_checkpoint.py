@@ -30,6 +30,7 @@ from skbackprop import (
     load_model,
 )
 from skbackprop.callbacks import Checkpoint
+from tests._custom_activations import MISH, step_decay
 from tests._data import classification
 from tests._estimators import all_weights, assert_same_weights
 from tests._fit_callbacks import Callback
@@ -175,6 +176,10 @@ RESUMABLE = {
     "rmsprop-dropout": dict(solver="rmsprop", dropout=0.1, learning_rate_init=0.001),
     "early-stopping-X_val": dict(early_stopping=True, n_iter_no_change=50),
     "regressor": dict(estimator=MLPBackpropRegressor),
+    # Stored by reference, bound again by load_model's functions.
+    "custom-activation-and-schedule": dict(
+        solver="sgd", activation=MISH, learning_rate=step_decay
+    ),
 }
 
 
@@ -194,7 +199,7 @@ def test_resuming_from_a_checkpoint_continues_exactly(tmp_path, config):
     uninterrupted.fit(X, y, X_val=X_val, y_val=y_val)
 
     # The recipe: load, warm_start=True, the epochs left, the same data.
-    resumed = load_model(copied)
+    resumed = load_model(copied, functions=[MISH, step_decay])
     assert resumed.n_iter_ == k  # written at epoch k
     resumed.set_params(warm_start=True, max_iter=n_epochs - k)
     resumed.fit(X, y, X_val=X_val, y_val=y_val)
