@@ -154,7 +154,12 @@ for name, clf in models.items():
     (line,) = ax_loss.plot(val_loss, label=name)
     best = int(np.argmin(val_loss))
     ax_loss.plot(best, val_loss[best], "o", color=line.get_color())
-ax_loss.set(xlabel="epoch", ylabel="validation log-loss", title="Checkpointed epochs")
+ax_loss.set(
+    xlabel="epoch",
+    ylabel="validation log-loss",
+    yscale="log",
+    title="Checkpointed epochs",
+)
 ax_loss.legend()
 fig.tight_layout()
 plt.show()
