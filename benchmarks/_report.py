@@ -285,6 +285,125 @@ def report_tables(task):
     ]
 
 
+# Core counts the scaling table projects to.
+PROJECTED_CORES = (8, 32)
+
+
+def serial_fraction(time_1, time_n, n):
+    """The serial fraction that Amdahl's law gives for two measured times.
+
+    Amdahl's law says that on ``n`` threads a run takes
+    ``time_1 * (s + (1 - s) / n)``, ``s`` being the fraction of the one-thread
+    time that does not run in parallel. Solved for ``s`` from the measured
+    ``time_n``, and clipped to [0, 1]: noise can show a speed-up above ``n``
+    or below 1.
+    """
+    s = (time_n / time_1 - 1 / n) / (1 - 1 / n)
+    return min(1.0, max(0.0, s))
+
+
+def amdahl_time(time_1, s, n):
+    """Amdahl's projection of a one-thread time to ``n`` threads."""
+    return time_1 * (s + (1 - s) / n)
+
+
+def scaling_rows(summaries):
+    """The epoch times of each case at one and at most threads, and projections.
+
+    Parameters
+    ----------
+    summaries : list of CaseSummary
+
+    Returns
+    -------
+    rows : list of dict
+        One per (task, dataset, dtype) measured at one thread and at more,
+        with, for ours, scikit-learn's estimator and the matmul bound
+        (``'bound'``): ``time_1``, ``time_n``, the serial fraction ``s`` and
+        ``projected`` times keyed by :data:`PROJECTED_CORES`; and ``n``, the
+        most threads measured.
+    """
+    cases = {}
+    for summary in summaries:
+        key = (summary.task, summary.dataset, summary.dtype)
+        cases.setdefault(key, {})[summary.threads] = summary
+    rows = []
+    for (task, dataset, dtype), by_threads in cases.items():
+        n = max(by_threads)
+        if 1 not in by_threads or n == 1:
+            continue
+        one, many = by_threads[1], by_threads[n]
+        row = {"task": task, "dataset": dataset, "dtype": dtype, "n": n}
+        for who, time_1, time_n in (
+            ("ours", one.epoch_s["ours"], many.epoch_s["ours"]),
+            ("sklearn", one.epoch_s["sklearn"], many.epoch_s["sklearn"]),
+            ("bound", one.bound_epoch_s, many.bound_epoch_s),
+        ):
+            s = serial_fraction(time_1, time_n, n)
+            row[who] = {
+                "time_1": time_1,
+                "time_n": time_n,
+                "s": s,
+                "projected": {c: amdahl_time(time_1, s, c) for c in PROJECTED_CORES},
+            }
+        rows.append(row)
+    order = {name: i for i, name in enumerate(DATASET_ORDER)}
+    rows.sort(key=lambda r: (r["task"], order.get(r["dataset"], 99), r["dtype"]))
+    return rows
+
+
+def scaling_table(rows):
+    """The Markdown tables of :func:`scaling_rows`: times, then ratios."""
+    n_values = sorted({row["n"] for row in rows})
+    n_label = "/".join(str(n) for n in n_values)
+    cores = PROJECTED_CORES
+    times = [
+        "| dataset | dtype | who | s/epoch, 1 thread | s/epoch, "
+        f"{n_label} threads | speed-up | serial fraction | "
+        + " | ".join(f"projected s/epoch, {c} cores" for c in cores)
+        + " |",
+        "|" + "---|" * (7 + len(cores)),
+    ]
+    ratios = [
+        "| dataset | dtype | ours / sklearn: 1 thread | "
+        f"{n_label} threads | "
+        + " | ".join(f"{c} cores (projected)" for c in cores)
+        + " | ours / bound: 1 thread | "
+        f"{n_label} threads | "
+        + " | ".join(f"{c} cores (projected)" for c in cores)
+        + " |",
+        "|" + "---|" * (6 + 2 * len(cores)),
+    ]
+    for row in rows:
+        for who in ("ours", "sklearn", "bound"):
+            r = row[who]
+            times.append(
+                f"| {row['dataset']} | {row['dtype']} | {who} | {r['time_1']:.4g} | "
+                f"{r['time_n']:.4g} | {r['time_1'] / r['time_n']:.2f}x | "
+                f"{r['s']:.2f} | "
+                + " | ".join(f"{r['projected'][c]:.4g}" for c in cores)
+                + " |"
+            )
+        ours, sk, bound = row["ours"], row["sklearn"], row["bound"]
+
+        def ratio(a, b, key, core=None):
+            if core is None:
+                return f"{a[key] / b[key]:.2f}x"
+            return f"{a['projected'][core] / b['projected'][core]:.2f}x"
+
+        ratios.append(
+            f"| {row['dataset']} | {row['dtype']} | "
+            + " | ".join(
+                [ratio(ours, sk, "time_1"), ratio(ours, sk, "time_n")]
+                + [ratio(ours, sk, None, c) for c in cores]
+                + [ratio(ours, bound, "time_1"), ratio(ours, bound, "time_n")]
+                + [ratio(ours, bound, None, c) for c in cores]
+            )
+            + " |"
+        )
+    return "\n".join(times) + "\n\n" + "\n".join(ratios)
+
+
 def report_tasks(summaries):
     """Return the tasks present in ``summaries``, in the report's order."""
     present = {s.task for s in summaries}
@@ -372,6 +491,18 @@ def markdown_report(summaries, environment, settings, skipped=()):
         cases = [s for s in summaries if s.task == task.name]
         for heading, columns in report_tables(task):
             sections += [f"## {heading}", markdown_table(cases, columns)]
+    rows = scaling_rows(summaries)
+    if rows:
+        sections += [
+            "## Scaling with cores: measured serial fraction, Amdahl projection",
+            "The serial fraction s solves Amdahl's law, t(n) = t(1) (s + (1 - s) "
+            "/ n), for the measured epoch times; the projection assumes the rest "
+            "scales perfectly, so it bounds the speed-up from above. "
+            "'bound' is the bare matrix products of an epoch. The ratios are of "
+            "median epoch times (the tables above give medians of paired "
+            "ratios).",
+            scaling_table(rows),
+        ]
     return "\n\n".join(sections) + "\n"
 
 

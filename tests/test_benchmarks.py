@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -58,3 +59,46 @@ def test_benchmark_suite_quick_run(tmp_path, kernels):
         assert f"| 1 | diabetes | {dtype} |" in regression
     assert "| diabetes |" not in classification and "| digits |" not in regression
     assert (tmp_path / "results.png").stat().st_size > 0
+
+
+def _case(threads, dataset, ours, sklearn, bound):
+    """The fields of a benchmark case summary that the scaling table reads."""
+    return SimpleNamespace(
+        task="classification",
+        dataset=dataset,
+        dtype="float32",
+        threads=threads,
+        epoch_s={"ours": ours, "sklearn": sklearn},
+        bound_epoch_s=bound,
+    )
+
+
+def test_scaling_table_solves_amdahls_law():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from _report import amdahl_time, scaling_rows, scaling_table, serial_fraction
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    # A quarter serial: 2 threads take 0.25 + 0.75 / 2 of the one-thread time.
+    assert serial_fraction(1.0, 0.625, 2) == pytest.approx(0.25)
+    assert amdahl_time(1.0, 0.25, 8) == pytest.approx(0.25 + 0.75 / 8)
+    # Noise past the ideal speed-up, or a slowdown, stays within [0, 1].
+    assert serial_fraction(1.0, 0.4, 2) == 0.0
+    assert serial_fraction(1.0, 1.2, 2) == 1.0
+
+    summaries = [
+        _case(1, "fashion", ours=1.0, sklearn=2.0, bound=0.8),
+        _case(2, "fashion", ours=0.625, sklearn=1.5, bound=0.4),
+        _case(1, "digits", ours=0.1, sklearn=0.2, bound=0.05),  # one thread only
+    ]
+    (row,) = scaling_rows(summaries)
+    assert (row["dataset"], row["n"]) == ("fashion", 2)
+    assert row["ours"]["s"] == pytest.approx(0.25)
+    assert row["sklearn"]["s"] == pytest.approx(0.5)
+    assert row["bound"]["s"] == pytest.approx(0.0)
+    assert row["ours"]["projected"][32] == pytest.approx(0.25 + 0.75 / 32)
+    table = scaling_table([row])
+    # ours / sklearn at 8 cores: (0.25 + 0.75/8) / (2 * (0.5 + 0.5/8)).
+    expected = (0.25 + 0.75 / 8) / (2 * (0.5 + 0.5 / 8))
+    assert f"| fashion | float32 | 0.50x | 0.42x | {expected:.2f}x |" in table
+    assert "| fashion | float32 | ours | 1 | 0.625 | 1.60x | 0.25 |" in table
