@@ -11,6 +11,7 @@ weighted (``_weight_samples``), the default validation score
 targets (``_get_target_state``, ``_set_target_state``).
 """
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -258,6 +259,29 @@ default=None
 
     def _fit(self, X, y, sample_weight, incremental, validation=(None, None, None)):
         """Validate everything, then train a fresh or the fitted network."""
+        with self._unchanged_if_refused():
+            set_up = self._set_up(X, y, sample_weight, incremental, validation)
+        return self._train(*set_up)
+
+    @contextmanager
+    def _unchanged_if_refused(self):
+        """Leave the estimator as it was if the fit is refused before training.
+
+        Validation sets ``n_features_in_``, ``classes_`` and the like before
+        the fit can still be refused (a wrong derivative, a callback, memory);
+        they must keep describing the fitted weights, or stay unset on a new
+        model, so that a refused fit changes nothing.
+        """
+        before = dict(vars(self))
+        try:
+            yield
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _set_up(self, X, y, sample_weight, incremental, validation):
+        """Everything before training; the fitted model is replaced last."""
         spec = network_spec(self)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -278,7 +302,7 @@ default=None
         # Callbacks are set up before a fresh model replaces the fitted one
         # too, since they may refuse the fit (a Checkpoint of a validation
         # value without validation data).
-        progress = self._progress(X, y, sample_weight, validation is not None)
+        progress = FitProgress.open(self, X, y, sample_weight, validation is not None)
 
         if first_pass:
             self._initialize(layer_units, spec, X)
@@ -293,15 +317,22 @@ default=None
         self._hidden_activations = spec.activations
         if any(spec.dropout_rates):
             self._training_state.draw_dropout_seed()
+        data = (X, targets, sample_weight)
+        return spec, layer_units, data, validation, progress, incremental, first_pass
 
+    def _train(
+        self, spec, layer_units, data, validation, progress, incremental, first_pass
+    ):
+        """Train the network the set-up prepared; callbacks hear of it all."""
         progress.begin_fit()
-        network = Network(layer_units, spec.activations, self._output_layer, X.dtype)
+        dtype = data[0].dtype
+        network = Network(layer_units, spec.activations, self._output_layer, dtype)
         network.set_weights(self.coefs_, self.intercepts_)
         # From here on the fitted weights are views of the training buffer.
         self.coefs_, self.intercepts_ = network.coefs, network.intercepts
         self._trainer(
             network,
-            (X, targets, sample_weight),
+            data,
             validation,
             spec.dropout_rates,
             progress,
@@ -310,27 +341,6 @@ default=None
         ).run()
         progress.end_fit()
         return self
-
-    def _progress(self, X, y, sample_weight, validation_given):
-        """Set up scikit-learn's callbacks for this fit.
-
-        While they are set up, ``_fit_has_validation`` says whether the fit
-        records a validation loss and score in ``history_``: with
-        ``X_val``, or with early stopping's hold-out.
-        """
-        self._fit_has_validation = validation_given or (
-            self.early_stopping and self.solver in STOCHASTIC_SOLVERS
-        )
-        try:
-            # One subtask per epoch; L-BFGS also opens one for the iteration
-            # that never runs after the last.
-            context = self._init_callback_context(
-                max_subtasks=self.max_iter + (self.solver == "lbfgs")
-            )
-        finally:
-            del self._fit_has_validation
-        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        return FitProgress(self, context, X, y, metadata)
 
     def _trainer(
         self, network, data, validation, dropout_rates, progress, incremental, first

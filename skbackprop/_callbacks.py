@@ -1,5 +1,7 @@
 """Progress of a fit, told to scikit-learn's callbacks (``sklearn.callback``)."""
 
+from ._architecture import STOCHASTIC_SOLVERS
+
 __all__ = ["FitProgress"]
 
 
@@ -21,6 +23,28 @@ class FitProgress:
     def __init__(self, estimator, context, X, y, metadata):
         self.estimator, self.context = estimator, context
         self.X, self.y, self.metadata = X, y, metadata
+
+    @classmethod
+    def open(cls, estimator, X, y, sample_weight, validation_given):
+        """Set up the estimator's callbacks for a fit; its progress to tell them.
+
+        While they are set up, the estimator's ``_fit_has_validation`` says
+        whether the fit records a validation loss and score in ``history_``:
+        with ``X_val``, or with early stopping's hold-out.
+        """
+        estimator._fit_has_validation = validation_given or (
+            estimator.early_stopping and estimator.solver in STOCHASTIC_SOLVERS
+        )
+        try:
+            # One subtask per epoch; L-BFGS also opens one for the iteration
+            # that never runs after the last.
+            context = estimator._init_callback_context(
+                max_subtasks=estimator.max_iter + (estimator.solver == "lbfgs")
+            )
+        finally:
+            del estimator._fit_has_validation
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        return cls(estimator, context, X, y, metadata)
 
     def _data(self):
         return dict(

@@ -5,7 +5,8 @@ state, step count, learning rate and the shuffling generator carry over, also
 through a pickle or a model file: two warm fits of four epochs are one fit of
 eight), a change of the optimizer's parameters rebuilds it, and
 ``partial_fit`` is hidden where it cannot work. A refit that is refused leaves
-the fitted model as it was. ``transform`` returns the hidden activations of
+the fitted model as it was, and a refused first fit leaves the estimator
+unfitted. ``transform`` returns the hidden activations of
 any layer, in the input's dtype, as a pipeline step and as a DataFrame.
 """
 
@@ -14,11 +15,14 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 
 from skbackprop import MLPBackpropClassifier, load_model, save_model
+from skbackprop.callbacks import Checkpoint
+from tests._custom_activations import WRONG_MISH
 from tests._data import classification
 from tests._estimators import hidden_activations, quiet_fit
 
@@ -230,3 +234,47 @@ def test_transform_with_dataframe_output(small_digits):
     no_hidden = MLPBackpropClassifier(hidden_layer_sizes=(), max_iter=3).fit(X, y)
     with pytest.raises(ValueError, match="needs a hidden layer"):
         no_hidden.transform(X)
+
+
+def _refusals(tmp_path):
+    """Estimator parameters, and callbacks, that refuse a fit after validation."""
+    return {
+        # The derivative check runs once the data are validated.
+        "derivative": (dict(activation=WRONG_MISH), ()),
+        # A callback can refuse the fit when it is set up.
+        "callback": (dict(), (Checkpoint(tmp_path / "best.skbp", monitor="val_loss"),)),
+    }
+
+
+@pytest.mark.parametrize("cause", ["derivative", "callback"])
+def test_a_fit_refused_after_validation_leaves_a_new_model_unfitted(tmp_path, cause):
+    X, y = classification()
+    params, callbacks = _refusals(tmp_path)[cause]
+    clf = MLPBackpropClassifier(max_iter=2, random_state=0, **params)
+    if callbacks:
+        clf.set_callbacks(*callbacks)
+    with pytest.raises(ValueError):
+        clf.fit(X, y)
+    # Nothing that validation set is left behind to look like a fitted model.
+    assert not [name for name in vars(clf) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+@pytest.mark.parametrize("cause", ["derivative", "callback"])
+def test_a_refit_refused_after_validation_keeps_the_fitted_model(tmp_path, cause):
+    X, y = classification()
+    clf = quiet_fit(MLPBackpropClassifier(max_iter=2, random_state=0), X, y)
+    expected = clf.predict_proba(X)
+    params, callbacks = _refusals(tmp_path)[cause]
+    clf.set_params(**params)
+    if callbacks:
+        clf.set_callbacks(*callbacks)
+    fitted = dict(vars(clf))
+    # Other data: fewer features and other classes, which validation records.
+    with pytest.raises(ValueError):
+        clf.fit(X[:, :3], np.where(y == 0, "a", "b"))
+    assert clf.n_features_in_ == X.shape[1]
+    assert set(vars(clf)) == set(fitted)
+    assert all(vars(clf)[name] is value for name, value in fitted.items())
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
