@@ -30,6 +30,7 @@ built-ins are not checked when fitting: the test suite checks them.
 import numpy as np
 
 from ._activations import is_builtin
+from ._array_api import NUMPY
 from ._network import forward
 
 __all__ = ["GRID", "check_activations", "check_derivative"]
@@ -70,8 +71,13 @@ def check_activations(activations, X, coefs, intercepts, batch_size):
     for i in custom:
         # Z of hidden layer i + 1: the layers below it, and a linear one.
         below = slice(0, i + 1)
+        # On the host, as the grid check: data and weights in another array
+        # space are copied (the first rows only).
         Z = forward(
-            X[:n_rows], coefs[below], intercepts[below], [*activations[:i], None]
+            NUMPY.to_numpy(X[:n_rows]),
+            [NUMPY.to_numpy(W) for W in coefs[below]],
+            [NUMPY.to_numpy(b) for b in intercepts[below]],
+            [*activations[:i], None],
         )
         where = f"on hidden layer {i + 1} for the first {n_rows} training rows"
         check_derivative(activations[i], Z, where)

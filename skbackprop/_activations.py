@@ -39,6 +39,7 @@ from ._schema import check_str
 __all__ = [
     "ACTIVATIONS",
     "Activation",
+    "as_activation",
     "BufferedActivation",
     "buffered",
     "describe_activations",
@@ -542,7 +543,7 @@ Activation.__module__ = "skbackprop"
 _BUILTINS = {name: Activation._of(act) for name, act in ACTIVATIONS.items()}
 
 
-def _as_activation(value):
+def as_activation(value):
     """The :class:`Activation` a name or an Activation stands for."""
     if isinstance(value, Activation):
         return value
@@ -576,7 +577,7 @@ def resolve_activations(activation, n_hidden):
         wrong length.
     """
     if isinstance(activation, (str, Activation)):
-        return (_as_activation(activation),) * n_hidden
+        return (as_activation(activation),) * n_hidden
     entries = tuple(activation)
     if len(entries) != n_hidden:
         raise ValueError(
@@ -584,7 +585,7 @@ def resolve_activations(activation, n_hidden):
             f"{n_hidden} hidden layer(s): give one activation per hidden layer, or "
             f"a single one for all of them."
         )
-    return tuple(_as_activation(entry) for entry in entries)
+    return tuple(as_activation(entry) for entry in entries)
 
 
 def is_builtin(activation):

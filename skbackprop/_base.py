@@ -11,16 +11,20 @@ weighted (``_weight_samples``), the default validation score
 targets (``_get_target_state``, ``_set_target_state``).
 """
 
+import copy
+import math
 from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import config_context
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
+    clone,
 )
 from sklearn.callback import CallbackSupportMixin
 from sklearn.metrics import check_scoring
@@ -34,7 +38,12 @@ from sklearn.utils.validation import (
 )
 
 from ._activation_check import check_activations
-from ._activations import Activation, describe_activations, restore_activations
+from ._activations import (
+    Activation,
+    describe_activations,
+    is_builtin,
+    restore_activations,
+)
 from ._architecture import (
     STOCHASTIC_SOLVERS,
     check_fits_in_memory,
@@ -43,12 +52,15 @@ from ._architecture import (
     check_parameters_describe,
     network_spec,
 )
+from ._array_api import NUMPY, check_same_space, space_of, space_of_model
 from ._blas import blas_is_serial
 from ._callbacks import FitProgress
 from ._initializers import INITIALIZERS, initial_weights
 from ._lbfgs import LbfgsTrainer
-from ._network import Network, forward, forward_logits
+from ._network import Network, forward
 from ._optimizers import OptimizerSettings, make_optimizer
+from ._portable_network import PortableNetwork, forward_logits_in, portable_forward
+from ._portable_trainer import PortableTrainer
 from ._references import for_pickling, restored
 from ._schema import check_keys
 from ._state import TrainingRecord, TrainingState
@@ -286,18 +298,21 @@ default=None
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
+        # Under array_api_dispatch the fit follows X's namespace and device.
+        space = space_of(X)
         X, targets, sample_weight = self._validate_training_data(
             X, y, sample_weight, incremental, reset=first_pass
         )
+        dtype = space.numpy_dtype(X)
         layer_units = [X.shape[1], *spec.hidden_sizes, self._n_outputs(targets)]
-        check_fits_in_memory(layer_units, X.dtype)
+        check_fits_in_memory(layer_units, dtype)
         # Everything that can refuse the data is checked before a fresh model
         # replaces the fitted one.
         sample_weight = self._weight_samples(targets, sample_weight)
         if sample_weight is not None:
-            sample_weight = sample_weight.astype(X.dtype, copy=False)
+            sample_weight = space.asarray(sample_weight, dtype)
         validation = self._validate_validation_data(
-            *validation, dtype=X.dtype, n_outputs=layer_units[-1]
+            *validation, dtype=dtype, n_outputs=layer_units[-1], space=space
         )
         # Callbacks are set up before a fresh model replaces the fitted one
         # too, since they may refuse the fit (a Checkpoint of a validation
@@ -325,8 +340,14 @@ default=None
     ):
         """Train the network the set-up prepared; callbacks hear of it all."""
         progress.begin_fit()
-        dtype = data[0].dtype
-        network = Network(layer_units, spec.activations, self._output_layer, dtype)
+        space = space_of(data[0])
+        dtype = space.numpy_dtype(data[0])
+        if space.is_numpy:
+            network = Network(layer_units, spec.activations, self._output_layer, dtype)
+        else:
+            network = PortableNetwork(
+                layer_units, spec.activations, self._output_layer, dtype, space
+            )
         network.set_weights(self.coefs_, self.intercepts_)
         # From here on the fitted weights are views of the training buffer.
         self.coefs_, self.intercepts_ = network.coefs, network.intercepts
@@ -351,7 +372,8 @@ default=None
             return LbfgsTrainer(self, network, data, validation, progress, use_blas)
         self._prepare_stochastic_state(network, first)
         self._training_state.optimizer.use_blas(use_blas)
-        return StochasticTrainer(
+        trainer = StochasticTrainer if network.space.is_numpy else PortableTrainer
+        return trainer(
             self,
             network,
             data,
@@ -370,7 +392,7 @@ default=None
             layer_units,
             spec.init_activations(self.activation),
             random_state,
-            X.dtype,
+            space_of(X).numpy_dtype(X),
         )
         # At the starting weights, before they replace a fitted model.
         check_activations(spec.activations, X, coefs, intercepts, self.batch_size)
@@ -404,19 +426,22 @@ default=None
         state = self._training_state
         settings = OptimizerSettings.of(self)
         optimizer = state.optimizer
+        n_params = int(network.segment_bounds[-1])
         if (
             first_pass
             or optimizer is None
             or optimizer.settings != settings
-            or optimizer.n_params != network.params.size
+            or optimizer.n_params != n_params
             or optimizer.dtype != network.dtype
         ):
             state.optimizer = make_optimizer(
-                settings, network.params.size, network.n_coef, network.dtype
+                settings, n_params, network.n_coef, network.dtype, network.space
             )
+        else:
+            state.optimizer = optimizer.moved_to(network.space)
         if self.early_stopping:
             state.track_validation()
-            state.keep_best_params(network.params)
+            state.keep_best_params(network.params, network.space)
         else:
             state.track_loss()
 
@@ -424,8 +449,11 @@ default=None
     def _validate_training_data(self, X, y, sample_weight, incremental, reset):
         """Validate X, y and sample_weight; encode the targets.
 
-        Returns X (CSR if sparse), the compact targets and the weights.
+        Returns X (CSR if sparse; in its array space), the compact targets
+        and the weights (both on the host).
         """
+        # Labels are encoded, and weights checked, on the host.
+        y, sample_weight = NUMPY.to_numpy(y), NUMPY.to_numpy(sample_weight)
         X, y = validate_data(
             self,
             X,
@@ -433,7 +461,7 @@ default=None
             accept_sparse=_SPARSE_FORMATS,
             multi_output=True,
             y_numeric=self._numeric_targets,
-            dtype=_DTYPES,
+            dtype=_dtypes_of(space_of(X)),
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
@@ -444,7 +472,10 @@ default=None
             # in their sum) without overflow warnings on the way.
             with np.errstate(over="ignore"):
                 sample_weight = _check_sample_weight(
-                    sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                    sample_weight,
+                    _host_shape_of(X),
+                    dtype=space_of(X).numpy_dtype(X),
+                    ensure_non_negative=True,
                 )
                 weight_sum = sample_weight.sum()
             if not np.isfinite(weight_sum):
@@ -460,7 +491,7 @@ default=None
         return X, targets, sample_weight
 
     def _validate_validation_data(
-        self, X_val, y_val, sample_weight_val, dtype, n_outputs
+        self, X_val, y_val, sample_weight_val, dtype, n_outputs, space=NUMPY
     ):
         """Validate ``X_val``, ``y_val`` and their weights, or return None."""
         if X_val is None and y_val is None:
@@ -469,8 +500,18 @@ default=None
             return None
         if X_val is None or y_val is None:
             raise ValueError("X_val and y_val must be given together.")
+        if not space.is_numpy:
+            X_val = space.asarray(X_val)
         X_val = validate_data(
-            self, X_val, accept_sparse=_SPARSE_FORMATS, dtype=dtype, reset=False
+            self,
+            X_val,
+            accept_sparse=_SPARSE_FORMATS,
+            dtype=dtype if space.is_numpy else space.dtype(dtype),
+            reset=False,
+        )
+        y_val, sample_weight_val = (
+            NUMPY.to_numpy(y_val),
+            NUMPY.to_numpy(sample_weight_val),
         )
         y_val = np.asarray(y_val) if not sp.issparse(y_val) else y_val.toarray()
         if y_val.ndim == 2 and y_val.shape[1] == 1:
@@ -482,9 +523,14 @@ default=None
         targets = self._encode_validation_targets(y_val, n_outputs)
         if sample_weight_val is not None:
             sample_weight_val = _check_sample_weight(
-                sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
+                sample_weight_val,
+                _host_shape_of(X_val),
+                dtype=dtype,
+                ensure_non_negative=True,
             )
-        sample_weight_val = self._weight_samples(targets, sample_weight_val)
+        sample_weight_val = space.asarray(
+            self._weight_samples(targets, sample_weight_val), dtype
+        )
         if sp.issparse(X_val):
             X_val = X_val.tocsr()
         return X_val, targets, sample_weight_val
@@ -503,16 +549,21 @@ default=None
         return check_scoring(self, scoring=self.scoring)
 
     # ------------------------------------------------------------ forward
-    def _logits(self, X):
-        """The output layer's pre-activations ``Z_L`` of validated ``X``."""
+    def _logits(self, X, method):
+        """The output layer's pre-activations ``Z_L`` of validated ``X``.
+
+        They are computed where the model lives (its array space), which
+        ``X`` must share under ``array_api_dispatch``.
+        """
+        space = check_same_space(X, self, method)
         X = validate_data(
-            self, X, accept_sparse=_SPARSE_FORMATS, dtype=_DTYPES, reset=False
+            self, X, accept_sparse=_SPARSE_FORMATS, dtype=_dtypes_of(space), reset=False
         )
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = forward_logits(
-                X, self.coefs_, self.intercepts_, self._hidden_activations
+            logits = forward_logits_in(
+                space, X, self.coefs_, self.intercepts_, self._hidden_activations
             )
-        return _finite_output(logits)
+        return _finite_output(logits, space)
 
     def transform(self, X, layer=-1):
         """Activations of a hidden layer: the network as a feature extractor.
@@ -547,8 +598,9 @@ default=None
                 f"layer must be an integer in [{-n_hidden}, {n_hidden - 1}] for a "
                 f"network with {n_hidden} hidden layer(s); got {layer!r}."
             )
+        space = check_same_space(X, self, "transform")
         X = validate_data(
-            self, X, accept_sparse=_SPARSE_FORMATS, dtype=_DTYPES, reset=False
+            self, X, accept_sparse=_SPARSE_FORMATS, dtype=_dtypes_of(space), reset=False
         )
         depth = layer % n_hidden + 1
         if depth != n_hidden and _get_output_config("transform", self)["dense"] != (
@@ -560,12 +612,53 @@ default=None
                 "DataFrame output, whose column names describe the last hidden "
                 "layer; use set_output(transform='default') for other layers."
             )
-        return forward(
+        block = (
             X,
             self.coefs_[:depth],
             self.intercepts_[:depth],
             self._hidden_activations[:depth],
         )
+        if space.is_numpy:
+            return forward(*block)
+        return portable_forward(*block, space.xp)
+
+    def __sklearn_array_api_convert__(self, converter):
+        """A copy with the fitted arrays converted (moved to another space).
+
+        scikit-learn's ``move_estimator_to`` calls this to move a fitted
+        model between array namespaces and devices, e.g. from a GPU to NumPy.
+        The training state travels as host values and follows the weights
+        when training goes on.
+        """
+        moved = clone(self)
+        for key, value in vars(self).items():
+            if key == "_training_state":
+                value = TrainingState.from_dict(
+                    copy.deepcopy(value.to_dict(host=True)),
+                    *_parameter_sizes(self.coefs_, self.intercepts_),
+                )
+            elif key in ("coefs_", "intercepts_"):
+                value = [converter(array) for array in value]
+            setattr(moved, key, value)
+        return moved
+
+    def _host_score(self, metric, X, y, sample_weight):
+        """``metric`` of the predictions of ``X``, computed on the host.
+
+        Off NumPy, scikit-learn's metrics average in the namespace's default
+        float (float32 for PyTorch), which would make a float64 model's score
+        differ from its NumPy twin's; the labels are few, so the score is
+        taken in NumPy's float64.
+        """
+        predicted = NUMPY.to_numpy(self.predict(X))
+        host = [NUMPY.to_numpy(v) for v in (y, sample_weight)]
+        with config_context(array_api_dispatch=False):
+            return float(metric(host[0], predicted, sample_weight=host[1]))
+
+    @property
+    def _model_space(self):
+        """Where the fitted weights live: NumPy, or another array space."""
+        return space_of_model(self.coefs_)
 
     @property
     def _n_features_out(self):
@@ -576,6 +669,13 @@ default=None
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True
+        # A custom activation's functions are the user's, often NumPy's: only
+        # built-in activations are sure to run in every array namespace.
+        given = self.activation
+        entries = given if isinstance(given, (list, tuple)) else [given]
+        tags.array_api_support = all(
+            isinstance(entry, str) or is_builtin(entry) for entry in entries
+        )
         return tags
 
     # -------------------------------------------------------- persistence
@@ -585,7 +685,7 @@ default=None
         # private class but this one.
         state = dict(super().__getstate__())  # a copy, not the live __dict__
         if "_training_state" in state:
-            state["_training_state"] = self._training_state.to_dict()
+            state["_training_state"] = self._training_state.to_dict(host=True)
         if "_hidden_activations" in state:
             fitted = state["_hidden_activations"]
             state["_hidden_activations"] = describe_activations(fitted)
@@ -599,14 +699,10 @@ default=None
             state["_hidden_activations"] = restore_activations(saved)
         training = state.get("_training_state")
         if isinstance(training, dict):
-            coefs, intercepts = state["coefs_"], state["intercepts_"]
-            n_coef = sum(np.size(c) for c in coefs)
-            n_params = n_coef + sum(np.size(b) for b in intercepts)
+            sizes = _parameter_sizes(state["coefs_"], state["intercepts_"])
             state = {
                 **state,
-                "_training_state": TrainingState.from_dict(
-                    training, n_params, n_coef, np.asarray(coefs[0]).dtype
-                ),
+                "_training_state": TrainingState.from_dict(training, *sizes),
             }
         super().__setstate__(state)
 
@@ -619,8 +715,9 @@ default=None
             If the parameters no longer describe the fitted network.
         """
         check_is_fitted(self)
-        coefs = [np.asarray(c) for c in self.coefs_]
-        intercepts = [np.asarray(b) for b in self.intercepts_]
+        # Weights in another array space (a GPU's) are saved as NumPy arrays.
+        coefs = [NUMPY.to_numpy(c) for c in self.coefs_]
+        intercepts = [NUMPY.to_numpy(b) for b in self.intercepts_]
         check_parameters_describe(
             self, coefs, self._hidden_activations, self.out_activation_
         )
@@ -631,7 +728,7 @@ default=None
             "intercepts_": intercepts,
             "hidden_activations": describe_activations(self._hidden_activations),
             "out_activation_": self.out_activation_,
-            "training": self._training_state.to_dict(),
+            "training": self._training_state.to_dict(host=True),
             **self._get_target_state(),
         }
 
@@ -691,9 +788,27 @@ default=None
         self._hidden_activations = tuple(activations)
 
 
-def _finite_output(output):
+def _dtypes_of(space):
+    """The floating dtypes accepted for X, as ``space``'s namespace names them."""
+    return _DTYPES if space.is_numpy else [space.dtype(t) for t in _DTYPES]
+
+
+def _parameter_sizes(coefs, intercepts):
+    """``(n_params, n_coef, dtype)`` of per-layer weights in any array space."""
+    n_coef = sum(math.prod(c.shape) for c in coefs)
+    n_params = n_coef + sum(math.prod(b.shape) for b in intercepts)
+    return n_params, n_coef, space_of_model(coefs).numpy_dtype(coefs[0])
+
+
+def _host_shape_of(X):
+    """A stand-in with ``X``'s rows for checks that need only its length."""
+    return np.empty((X.shape[0], 0))
+
+
+def _finite_output(output, space=NUMPY):
     """``output``, or a ValueError if the network overflowed for some rows."""
-    if not np.isfinite(output).all():
+    finite = np.isfinite(output).all() if space.is_numpy else space.all_finite(output)
+    if not finite:
         # Inputs far beyond the training data's scale overflow the network:
         # refuse them rather than return NaN or infinite outputs.
         raise ValueError(

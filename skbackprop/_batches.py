@@ -28,6 +28,8 @@ class Batch(NamedTuple):
     Y: np.ndarray
     sample_weight: np.ndarray | None
     keys: np.ndarray | None  # row keys for dropout masks
+    # Total sample weight, known on the host; None: computed from the batch.
+    weight: float | None = None
 
 
 class BatchSource:
@@ -136,3 +138,97 @@ class BatchSource:
         if buffer is None:  # sparse X
             return source[rows]
         return np.take(source, rows, axis=0, out=buffer[:n], mode="clip")
+
+
+class DeviceBatchSource:
+    """Mini-batches of data that lives in another array space (a GPU, say).
+
+    The rows are those :class:`BatchSource` gives for the same generator: the
+    order is shuffled on the host, as scikit-learn shuffles, and moved to the
+    device once per epoch; each batch is then gathered there with ``take``.
+    The targets' rows are encoded once for the whole data and moved with it,
+    and each batch's total weight is known on the host, so that a batch
+    costs the device no synchronisation.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Training inputs, in ``space``.
+    Y : array of shape (n_samples, n_outputs)
+        Target rows of the output layer, in ``space``.
+    sample_weight : array of shape (n_samples,) or None
+        Weights, in ``space``.
+    host_weight : ndarray of shape (n_samples,) or None
+        The same weights on the host.
+    keys : ndarray of shape (n_samples,) or None
+        Row keys for dropout (host).
+    batch_size : int
+        Rows per batch.
+    shuffle : bool
+        Whether to reshuffle every epoch.
+    random_state : RandomState
+        Source of the shuffles.
+    order : ndarray or None
+        The row order to shuffle on from; see :class:`BatchSource`.
+    space : ArraySpace
+        Where the data lives.
+    """
+
+    def __init__(
+        self,
+        X,
+        Y,
+        sample_weight,
+        host_weight,
+        keys,
+        batch_size,
+        shuffle,
+        random_state,
+        order,
+        space,
+    ):
+        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.host_weight, self.keys = host_weight, keys
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.random_state, self.space = random_state, space
+        self.n_samples = X.shape[0]
+        if order is not None and len(order) == self.n_samples:
+            self.order = order
+        else:
+            index_dtype = np.int32 if self.n_samples < 2**31 else np.intp
+            self.order = np.arange(self.n_samples, dtype=index_dtype)
+
+    def __iter__(self):
+        xp = self.space.xp
+        if self.shuffle:
+            self.random_state.shuffle(self.order)
+            device_order = xp.asarray(
+                self.order.astype(np.int64), device=self.space.device
+            )
+        for start in range(0, self.n_samples, self.batch_size):
+            stop = min(start + self.batch_size, self.n_samples)
+            if self.shuffle:
+                rows = self.order[start:stop]
+                index = device_order[start:stop]
+
+                def take(values, index=index):
+                    return None if values is None else xp.take(values, index, axis=0)
+
+            else:
+                rows = slice(start, stop)
+
+                def take(values, rows=rows):
+                    return None if values is None else values[rows, ...]
+
+            weight = (
+                float(stop - start)
+                if self.host_weight is None
+                else float(self.host_weight[rows].sum())
+            )
+            yield Batch(
+                take(self.X),
+                take(self.Y),
+                take(self.sample_weight),
+                None if self.keys is None else self.keys[rows],
+                weight,
+            )

@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -17,6 +18,7 @@ from ._base import BaseMLPBackprop
 from ._class_weight import class_sample_weights
 from ._docstrings import fill_docstring
 from ._losses import OUTPUT_LAYERS
+from ._portable_functions import OUTPUTS
 from ._schema import check_bool, check_str
 from ._targets import ClassTargets
 
@@ -307,20 +309,30 @@ scoring : str, callable or None, default=None
             targets.
         """
         check_is_fitted(self)
-        logits = self._logits(X)
+        logits = self._logits(X, "predict")
+        space = self._model_space
+        if not space.is_numpy:
+            activate = OUTPUTS[self.out_activation_][0]
+            return self._target_encoding.decode_in(space, activate(space.xp, logits))
         output = OUTPUT_LAYERS[self.out_activation_]
         probabilities = output.activate(logits, out=logits)
         return self._target_encoding.decode(probabilities)
 
-    def _class_logits(self, X):
+    def _class_logits(self, X, method):
         """Logits with one column per entry of ``predict_proba``.
 
         A binary model has one output unit ``z`` for ``classes_[1]``; the two
         columns ``[-z, z]`` give ``[sigma(-z), sigma(z)]``, which avoids the
         cancellation of ``1 - sigma(z)``.
         """
-        logits = self._logits(X)
-        if self._target_encoding.single_output and len(self.classes_) == 2:
+        logits = self._logits(X, method)
+        binary = self._target_encoding.single_output and len(self.classes_) == 2
+        space = self._model_space
+        if not space.is_numpy:
+            if binary:
+                return space.xp.concat([-logits, logits], axis=1), "logistic"
+            return logits, self.out_activation_
+        if binary:
             return np.hstack([-logits, logits]), OUTPUT_LAYERS["logistic"]
         return logits, OUTPUT_LAYERS[self.out_activation_]
 
@@ -343,7 +355,15 @@ scoring : str, callable or None, default=None
             :meth:`predict_log_proba`.
         """
         check_is_fitted(self)
-        logits, output = self._class_logits(X)
+        logits, output = self._class_logits(X, "predict_proba")
+        space = self._model_space
+        if not space.is_numpy:
+            xp = space.xp
+            if len(self.classes_) == 1:
+                return xp.ones_like(logits)
+            low, high = _probability_bounds(space.numpy_dtype(logits))
+            probabilities = OUTPUTS[output][0](xp, logits)
+            return xp.clip(probabilities, float(low), float(high))
         if len(self.classes_) == 1:
             return np.ones_like(logits)
         probabilities = output.activate(logits, out=logits)
@@ -373,7 +393,15 @@ scoring : str, callable or None, default=None
             Log-probability of each class, in the order of ``classes_``.
         """
         check_is_fitted(self)
-        logits, output = self._class_logits(X)
+        logits, output = self._class_logits(X, "predict_log_proba")
+        space = self._model_space
+        if not space.is_numpy:
+            xp = space.xp
+            if len(self.classes_) == 1:
+                return xp.zeros_like(logits)
+            low, high = np.log(_probability_bounds(space.numpy_dtype(logits)))
+            log_probabilities = OUTPUTS[output][3](xp, logits)
+            return xp.clip(log_probabilities, float(low), float(high))
         if len(self.classes_) == 1:
             return np.zeros_like(logits)
         log_probabilities = output.log_activate(logits)
@@ -397,8 +425,36 @@ scoring : str, callable or None, default=None
             with :meth:`predict`.
         """
         check_is_fitted(self)
-        logits = self._logits(X)
-        return logits.ravel() if self._target_encoding.single_output else logits
+        logits = self._logits(X, "decision_function")
+        if not self._target_encoding.single_output:
+            return logits
+        space = self._model_space
+        return logits.ravel() if space.is_numpy else space.xp.reshape(logits, (-1,))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on the given test data and labels.
+
+        As :meth:`sklearn.base.ClassifierMixin.score`; for a model fitted on
+        another array library's data the accuracy is computed on the host,
+        in float64.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels for ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to ``y``.
+        """
+        if self._model_space.is_numpy:
+            return super().score(X, y, sample_weight)
+        return self._host_score(accuracy_score, X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -43,7 +43,12 @@ class LbfgsTrainer:
         self.estimator, self.network, self.progress = estimator, network, progress
         self.state = estimator._training_state
         X, targets, sample_weight = data
-        Y = estimator._target_encoding.rows(targets, network.dtype)
+        self.space = space = network.space
+        # scipy's optimizer runs on the host in float64; the objective and
+        # its gradient are computed where the network lives.
+        Y = space.asarray(
+            estimator._target_encoding.rows(targets, network.dtype), network.dtype
+        )
         penalty = WeightPenalty(
             estimator.alpha, estimator.alpha_l1, network.n_coef, network.dtype, use_blas
         )
@@ -53,7 +58,7 @@ class LbfgsTrainer:
             if validation is None
             else ValidationMonitor(estimator, network, *validation)
         )
-        self.start = network.params.astype(np.float64)
+        self.start = space.to_numpy(network.params).astype(np.float64)
         # The last iterate whose loss was finite, and that loss.
         self.last_x = self.start.copy()
         self.last_loss = np.inf
@@ -104,12 +109,22 @@ class LbfgsTrainer:
         self.state.best_loss = min(self.state.loss_curve, default=self.state.loss)
 
     def _value_and_gradient(self, packed):
-        np.copyto(self.network.params, packed, casting="same_kind")
-        loss = self.objective()
+        if self.space.is_numpy:
+            np.copyto(self.network.params, packed, casting="same_kind")
+        else:
+            self._set_params(packed)
+        loss = float(self.objective())
         if not np.isfinite(loss):
             # Infinite loss makes the line search backtrack instead of failing.
             return np.inf, np.zeros_like(packed)
-        return loss, self.network.grads.astype(np.float64)
+        return loss, self.space.to_numpy(self.network.grads).astype(np.float64)
+
+    def _set_params(self, packed):
+        """Copy a host iterate into the network's parameters."""
+        if self.space.is_numpy:
+            np.copyto(self.network.params, packed, casting="same_kind")
+        else:
+            self.network.params[...] = self.space.asarray(packed, self.network.dtype)
 
     def _iteration_done(self, intermediate_result):
         """scipy's callback, with the accepted iterate of an iteration."""
@@ -119,7 +134,7 @@ class LbfgsTrainer:
             # An iterate whose loss overflowed is no progress: neither kept
             # nor recorded, so loss_curve_ and n_iter_ count sound ones only.
             return
-        np.copyto(self.network.params, intermediate_result.x, casting="same_kind")
+        self._set_params(intermediate_result.x)
         # The gradient of the last evaluation, made at the accepted iterate.
         self.network.layer_gradient_norms(out=self.norms)
         validation = self.monitor.evaluate() if self.monitor is not None else None
@@ -159,7 +174,7 @@ class LbfgsTrainer:
 
     def _keep_result(self, result):
         state = self.state
-        np.copyto(self.network.params, result.x, casting="same_kind")
+        self._set_params(result.x)
         state.loss = float(result.fun)
         state.n_iter = int(result.nit)
         # status 99: a callback asked to stop, which is no failure.
@@ -177,8 +192,8 @@ class LbfgsTrainer:
 
     def _keep_last_sound(self, result):
         """After divergence or an interrupt: the last finite iterate."""
-        state, params = self.state, self.network.params
-        np.copyto(params, self.last_x, casting="same_kind")
+        state = self.state
+        self._set_params(self.last_x)
         state.n_iter = len(state.loss_curve)
         if result is not None:
             warnings.warn(
@@ -189,5 +204,5 @@ class LbfgsTrainer:
         state.loss = self.last_loss
         if not np.isfinite(state.loss):
             # Not one finished iteration: report the starting point's loss.
-            np.copyto(params, self.start, casting="same_kind")
-            state.loss = self.objective()
+            self._set_params(self.start)
+            state.loss = float(self.objective())

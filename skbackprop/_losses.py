@@ -17,7 +17,7 @@ where ``log(p)`` would underflow to ``-inf``.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -81,6 +81,12 @@ class OutputLayer:
     log_activate : callable or None
         ``log_activate(Z)`` returns ``log(A_L)`` computed stably from ``Z``
         (classification only).
+    loss : str
+        The loss: the output layer's name for classification, the
+        regression loss's otherwise; it names the array-API formulas of
+        :mod:`._portable_functions`.
+    parameter : float or None
+        The loss's parameter (Huber's delta, the quantile), if any.
     """
 
     name: str
@@ -88,6 +94,8 @@ class OutputLayer:
     activate_and_loss: Callable
     error: Callable = output_error
     log_activate: Callable | None = None
+    loss: str = ""
+    parameter: float | None = None
 
 
 def _weighted_sum(per_sample, sample_weight):
@@ -152,10 +160,18 @@ def _logistic_and_loss(Z, out, Y, sample_weight):
 
 OUTPUT_LAYERS = {
     "softmax": OutputLayer(
-        "softmax", _softmax, _softmax_and_loss, log_activate=_log_softmax
+        "softmax",
+        _softmax,
+        _softmax_and_loss,
+        log_activate=_log_softmax,
+        loss="softmax",
     ),
     "logistic": OutputLayer(
-        "logistic", _logistic, _logistic_and_loss, log_activate=_log_logistic
+        "logistic",
+        _logistic,
+        _logistic_and_loss,
+        log_activate=_log_logistic,
+        loss="logistic",
     ),
 }
 
@@ -260,6 +276,12 @@ def regression_output(loss, huber_delta=1.0, quantile=0.5):
     -------
     OutputLayer
     """
+    layer = _regression_layers(loss, huber_delta, quantile)
+    parameter = {"huber": huber_delta, "quantile": quantile}.get(loss)
+    return replace(layer, loss=loss, parameter=parameter)
+
+
+def _regression_layers(loss, huber_delta, quantile):
     if loss == "poisson":
         return _regression_layer("exp", _exp, _poisson)
     if loss == "squared_error":

@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._activations import buffered
+from ._array_api import NUMPY
 from ._losses import OUTPUT_LAYERS
 
 __all__ = ["Network", "forward", "forward_logits"]
@@ -76,6 +77,9 @@ class Network:
         Offsets of each layer's weights, then each layer's biases, in
         ``params``.
     """
+
+    # Where the parameters live: NumPy here; see PortableNetwork for others.
+    space = NUMPY
 
     def __init__(self, layer_units, hidden_activations, output, dtype):
         self.layer_units = tuple(int(u) for u in layer_units)

@@ -1,5 +1,7 @@
 """The training objective on fixed data: the data term plus the penalty."""
 
+from ._array_api import NUMPY
+
 __all__ = ["Objective"]
 
 
@@ -34,7 +36,9 @@ class Objective:
         rates = dropout.dropout.rates if dropout is not None else ()
         self.workspace = network.allocate(X.shape[0], rates)
         self.weight_sum = (
-            X.shape[0] if sample_weight is None else float(sample_weight.sum())
+            X.shape[0]
+            if sample_weight is None
+            else float(NUMPY.to_numpy(sample_weight).sum())
         )
         self._weights = network.params[: network.n_coef]
         self._weight_grads = network.grads[: network.n_coef]

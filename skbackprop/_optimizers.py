@@ -13,9 +13,11 @@ gradient vector, spent once the step is taken, serves as scratch space.
 
 Every optimizer is a template on :class:`_Optimizer`: the base class holds the
 schedule, stopping, reset and persistence of the state, and a subclass
-supplies its update (:meth:`~_Optimizer.update`, numpy) and the same update as
-one compiled pass (``_fused_step``), which :meth:`~_Optimizer.step` takes when
-numba is installed.
+supplies its update three ways: with numpy's buffers (:meth:`~_Optimizer.update`),
+as one compiled pass (``_fused_step``), which :meth:`~_Optimizer.step` takes
+when numba is installed, and with the array API's operators alone
+(``_portable_update``), for parameters of another array library (a GPU's,
+say). The three perform the same operations in the same order.
 """
 
 from itertools import pairwise
@@ -24,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _kernels
+from ._array_api import NUMPY
 from ._blas import Axpy, all_finite
 from ._schedules import schedule_key
 from ._schema import (
@@ -110,6 +113,8 @@ class _Optimizer:
         biases).
     dtype : numpy dtype
         Dtype of the parameters.
+    space : ArraySpace, default=NUMPY
+        Where the parameters, and so the state vectors, live.
     """
 
     # Parameter-sized vectors of accumulated state, and the scalars beside
@@ -117,15 +122,38 @@ class _Optimizer:
     _state_vectors = ()
     _state_scalars = ("learning_rate",)
 
-    def __init__(self, settings, n_params, n_coef, dtype):
+    def __init__(self, settings, n_params, n_coef, dtype, space=NUMPY):
         self.settings = settings
         self.n_params = int(n_params)
         self.n_coef = int(n_coef)
         self.dtype = np.dtype(dtype)
+        self.space = space
         self.learning_rate = float(settings.learning_rate_init)
         self.axpy = Axpy(n_params, dtype, use_blas=True)
         for name in self._state_vectors:
-            setattr(self, name, np.zeros(n_params, dtype=dtype))
+            setattr(self, name, self._zeros())
+
+    def _zeros(self):
+        """A zero state vector, where the parameters live."""
+        if self.space.is_numpy:
+            return np.zeros(self.n_params, dtype=self.dtype)
+        xp = self.space.xp
+        return xp.zeros(
+            self.n_params, dtype=self.space.dtype(self.dtype), device=self.space.device
+        )
+
+    def moved_to(self, space):
+        """This optimizer with its state vectors moved to ``space``."""
+        if space == self.space:
+            return self
+        state = self.state_dict()
+        moved = make_optimizer(
+            self.settings, self.n_params, self.n_coef, self.dtype, space
+        )
+        moved.load_state_dict(
+            {**state, **{n: self.space.to_numpy(state[n]) for n in self._state_vectors}}
+        )
+        return moved
 
     def use_blas(self, enabled):
         """Choose BLAS (serial BLAS only) or numpy for the vector updates."""
@@ -160,6 +188,11 @@ class _Optimizer:
             Receives the squared norms of each segment's gradient and
             parameters.
         """
+        if not self.space.is_numpy:
+            self._portable_step(
+                params, grads, bounds, n_weight_segments, penalty_factor, sq_norms
+            )
+            return
         kernels = _kernels.for_dtype(self.dtype)
         if kernels is not None:
             scalar = self.dtype.type
@@ -183,6 +216,26 @@ class _Optimizer:
         scalar, sq_norms,
     ):  # fmt: skip
         """:meth:`step` as one compiled pass; scalars go in the vectors' dtype."""
+        raise NotImplementedError
+
+    def _portable_step(
+        self, params, grads, bounds, n_weight_segments, penalty_factor, sq_norms
+    ):
+        """:meth:`step` with the array API's operators; ``sq_norms`` is here too.
+
+        The norms stay on the device (one stacked array, no synchronisation).
+        """
+        xp = self.space.xp
+        n_coef = int(bounds[n_weight_segments])
+        if penalty_factor:
+            grads[:n_coef] += float(penalty_factor) * params[:n_coef]
+        segments = [(int(a), int(b)) for a, b in pairwise(bounds)]
+        norms = [xp.sum(v[a:b] * v[a:b]) for v in (grads, params) for a, b in segments]
+        sq_norms[...] = xp.reshape(xp.stack(norms), sq_norms.shape)
+        self._portable_update(params, grads)
+
+    def _portable_update(self, params, grads):
+        """:meth:`update` with the array API's operators (in place)."""
         raise NotImplementedError
 
     def iteration_ends(self, time_step):
@@ -225,7 +278,7 @@ class _Optimizer:
     def reset(self):
         """Forget accumulated state (after a diverged epoch polluted it)."""
         for name in self._state_vectors:
-            getattr(self, name)[:] = 0
+            getattr(self, name)[...] = 0
 
     def state_is_finite(self):
         """Whether the accumulated state is finite.
@@ -233,6 +286,11 @@ class _Optimizer:
         A float32 second moment can overflow to infinity while the weights stay
         finite; every step of those weights would then silently be zero.
         """
+        if not self.space.is_numpy:
+            return all(
+                self.space.all_finite(getattr(self, name))
+                for name in self._state_vectors
+            )
         return all(all_finite(getattr(self, name)) for name in self._state_vectors)
 
     def state_dict(self):
@@ -270,7 +328,7 @@ class _Optimizer:
             vector = check_array(
                 state[name], f"optimizer.{name}", (self.n_params,), self.dtype
             )
-            np.copyto(getattr(self, name), vector)
+            getattr(self, name)[...] = self.space.asarray(vector)
 
 
 class SGD(_Optimizer):
@@ -289,6 +347,16 @@ class SGD(_Optimizer):
         if self.settings.nesterovs_momentum:
             self.axpy(self.velocity, params, momentum)
             self.axpy(grads, params, -self.learning_rate)
+        else:
+            params += self.velocity
+
+    def _portable_update(self, params, grads):
+        momentum, rate = self.settings.momentum, self.learning_rate
+        self.velocity *= momentum
+        self.velocity += -rate * grads
+        if self.settings.nesterovs_momentum:
+            params += momentum * self.velocity
+            params += -rate * grads
         else:
             params += self.velocity
 
@@ -314,8 +382,8 @@ class Adam(_Optimizer):
     _state_vectors = ("m", "v")
     _state_scalars = ("learning_rate", "t")
 
-    def __init__(self, settings, n_params, n_coef, dtype):
-        super().__init__(settings, n_params, n_coef, dtype)
+    def __init__(self, settings, n_params, n_coef, dtype, space=NUMPY):
+        super().__init__(settings, n_params, n_coef, dtype, space)
         self.t = 0
 
     def update(self, params, grads):
@@ -330,6 +398,17 @@ class Adam(_Optimizer):
         step += self.settings.epsilon
         np.divide(self.m, step, out=step)
         self.axpy(step, params, -step_size)
+
+    def _portable_update(self, params, grads):
+        beta_1, beta_2 = self.settings.beta_1, self.settings.beta_2
+        step_size = float(self._step_size())
+        self.m *= beta_1
+        self.m += (1 - beta_1) * grads
+        self.v *= beta_2
+        self.v += (1 - beta_2) * (grads * grads)
+        params += -step_size * (
+            self.m / (self.space.xp.sqrt(self.v) + self.settings.epsilon)
+        )
 
     def _step_size(self):
         """Advance the clock; the bias-corrected rate of this step."""
@@ -376,6 +455,11 @@ class AdamW(Adam):
             params[: self.n_coef] *= self._decay()
         super().update(params, grads)
 
+    def _portable_update(self, params, grads):
+        if self.settings.weight_decay:
+            params[: self.n_coef] *= self._decay()
+        super()._portable_update(params, grads)
+
 
 class RMSprop(_Optimizer):
     """RMSprop (Tieleman and Hinton, 2012), with decay rate ``beta_2``.
@@ -385,9 +469,9 @@ class RMSprop(_Optimizer):
 
     _state_vectors = ("v",)
 
-    def __init__(self, settings, n_params, n_coef, dtype):
-        super().__init__(settings, n_params, n_coef, dtype)
-        self._scratch = np.empty(n_params, dtype=dtype)
+    def __init__(self, settings, n_params, n_coef, dtype, space=NUMPY):
+        super().__init__(settings, n_params, n_coef, dtype, space)
+        self._scratch = np.empty(n_params, dtype=dtype) if space.is_numpy else None
 
     def update(self, params, grads):
         scratch, rho = self._scratch, self.settings.beta_2
@@ -396,6 +480,13 @@ class RMSprop(_Optimizer):
         np.sqrt(self.v, out=scratch)
         scratch += self.settings.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
+
+    def _portable_update(self, params, grads):
+        rho, xp = self.settings.beta_2, self.space.xp
+        self.v *= rho
+        self.v += (1 - rho) * (grads * grads)
+        step = grads / (xp.sqrt(self.v) + self.settings.epsilon)
+        params += -self.learning_rate * step
 
     def _fused_step(
         self, kernels, params, grads, bounds, n_weight_segments, penalty_factor,
@@ -417,9 +508,9 @@ class Adagrad(_Optimizer):
 
     _state_vectors = ("G",)
 
-    def __init__(self, settings, n_params, n_coef, dtype):
-        super().__init__(settings, n_params, n_coef, dtype)
-        self._scratch = np.empty(n_params, dtype=dtype)
+    def __init__(self, settings, n_params, n_coef, dtype, space=NUMPY):
+        super().__init__(settings, n_params, n_coef, dtype, space)
+        self._scratch = np.empty(n_params, dtype=dtype) if space.is_numpy else None
 
     def update(self, params, grads):
         scratch = self._scratch
@@ -427,6 +518,11 @@ class Adagrad(_Optimizer):
         np.sqrt(self.G, out=scratch)
         scratch += self.settings.epsilon
         self.axpy(np.divide(grads, scratch, out=grads), params, -self.learning_rate)
+
+    def _portable_update(self, params, grads):
+        self.G += grads * grads
+        step = grads / (self.space.xp.sqrt(self.G) + self.settings.epsilon)
+        params += -self.learning_rate * step
 
     def _fused_step(
         self, kernels, params, grads, bounds, n_weight_segments, penalty_factor,
@@ -447,7 +543,7 @@ _OPTIMIZERS = {
 }
 
 
-def make_optimizer(settings, n_params, n_coef, dtype):
+def make_optimizer(settings, n_params, n_coef, dtype, space=NUMPY):
     """A fresh optimizer of the solver the settings name.
 
     Parameters
@@ -460,12 +556,14 @@ def make_optimizer(settings, n_params, n_coef, dtype):
         Number of weights (the leading part of the vector).
     dtype : numpy dtype
         Parameter dtype.
+    space : ArraySpace, default=NUMPY
+        Where the parameters live.
 
     Returns
     -------
     optimizer : SGD, Adam, AdamW, RMSprop or Adagrad
     """
-    return _OPTIMIZERS[settings.solver](settings, n_params, n_coef, dtype)
+    return _OPTIMIZERS[settings.solver](settings, n_params, n_coef, dtype, space)
 
 
 def optimizer_from_state(state, n_params, n_coef, dtype):

@@ -20,6 +20,7 @@ update.
 """
 
 import numpy as np
+from sklearn.externals.array_api_compat import array_namespace
 
 from ._blas import Axpy
 
@@ -75,6 +76,10 @@ class WeightPenalty:
         """
         if not self.alpha:
             return 0.0
+        if not isinstance(weights, np.ndarray):  # another array library's
+            xp = array_namespace(weights)
+            gradient += self.l2_gradient_factor(weight_sum) * weights
+            return self.l2_value(xp.sum(weights * weights), weight_sum)
         self._axpy(weights, gradient, self.l2_gradient_factor(weight_sum))
         return self.l2_value(float(np.dot(weights, weights)), weight_sum)
 
@@ -85,6 +90,10 @@ class WeightPenalty:
         """
         if not self.alpha_l1:
             return 0.0
+        if not isinstance(weights, np.ndarray):  # another array library's
+            xp = array_namespace(weights)
+            gradient += (self.alpha_l1 / weight_sum) * xp.sign(weights)
+            return self.alpha_l1 * xp.sum(xp.abs(weights)) / weight_sum
         if self._scratch is None:
             self._scratch = np.empty_like(weights)
         value = float(np.abs(weights, out=self._scratch).sum())

@@ -271,12 +271,44 @@ quantile : float, default=0.5
             The predicted values.
         """
         check_is_fitted(self)
-        logits = self._logits(X)
+        logits = self._logits(X, "predict")
+        space = self._model_space
+        if not space.is_numpy:
+            outputs = space.xp.exp(logits) if self.out_activation_ == "exp" else logits
+            _finite_output(outputs, space)
+            return (
+                space.xp.reshape(outputs, (-1,)) if outputs.shape[1] == 1 else outputs
+            )
         if self.out_activation_ == "exp":
             with np.errstate(over="ignore"):
                 np.exp(logits, out=logits)
             _finite_output(logits)
         return RegressionTargets.decode(logits)
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of the prediction.
+
+        As :meth:`sklearn.base.RegressorMixin.score`; for a model fitted on
+        another array library's data R^2 is computed on the host, in
+        float64.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True values for ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` with respect to ``y``.
+        """
+        if self._model_space.is_numpy:
+            return super().score(X, y, sample_weight)
+        return self._host_score(r2_score, X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._array_api import NUMPY
 from ._optimizers import optimizer_from_state
 from ._schema import (
     check_array,
@@ -170,13 +171,17 @@ class TrainingState:
         if self.best_loss is None:
             self.best_loss = np.inf
 
-    def keep_best_params(self, params):
-        """Make room for the best epoch's parameters, shaped like ``params``."""
+    def keep_best_params(self, params, space=NUMPY):
+        """Make room for the best epoch's parameters, like ``params``.
+
+        They live where ``params`` do (``space``); kept ones are moved there.
+        """
         best = self.best_params
-        if best is None or best.shape != params.shape:
-            self.best_params = params.copy()
+        if best is None or tuple(best.shape) != tuple(params.shape):
+            self.best_params = space.copy(params)
         else:
-            self.best_params = best.astype(params.dtype, copy=False)
+            dtype = space.numpy_dtype(params)
+            self.best_params = space.asarray(best, dtype)
 
     def count_no_improvement(self, params, tol, val_score=None, verbose=False):
         """scikit-learn's rule: count epochs without a ``tol`` improvement.
@@ -198,7 +203,7 @@ class TrainingState:
             # earliest epoch of a plateau is the least trained.
             if val_score >= self.best_validation_score:
                 self.best_validation_score = val_score
-                np.copyto(self.best_params, params)
+                self.best_params[...] = params
             return
         loss = self.loss_curve[-1]
         if loss > self.best_loss - tol:
@@ -293,17 +298,34 @@ class TrainingState:
         "optimizer",
     )
 
-    def to_dict(self):
+    def to_dict(self, host=False):
         """The state in plain values: numbers, lists, arrays and the generator.
+
+        Parameters
+        ----------
+        host : bool, default=False
+            Give NumPy copies of arrays that live in another array space (a
+            GPU's), as files and pickles hold them.
 
         Returns
         -------
         state : dict
-            Live references, not copies: serialise it before training goes on.
+            Live references, not copies (but for moved arrays): serialise it
+            before training goes on.
         """
         state = {name: getattr(self, name) for name in self._ENTRIES}
         if self.optimizer is not None:
             state["optimizer"] = self.optimizer.state_dict()
+        if host:
+            state["best_params"] = NUMPY.to_numpy(state["best_params"])
+            if self.optimizer is not None:
+                to_numpy = self.optimizer.space.to_numpy
+                state["optimizer"] = {
+                    name: to_numpy(value)
+                    if name in self.optimizer._state_vectors
+                    else value
+                    for name, value in state["optimizer"].items()
+                }
         return state
 
     @classmethod

@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._array_api import NUMPY
 from ._batches import BatchSource, batch_size
 from ._blas import all_finite
 from ._dropout import Dropout, DropoutBatch
@@ -85,14 +86,16 @@ class StochasticTrainer:
         X, targets, sample_weight = data
         if validation is None and est.early_stopping:
             (X, targets, sample_weight), validation = hold_out(
-                est, X, targets, sample_weight
+                est, X, targets, sample_weight, network.space
             )
         self.monitor = (
             None if validation is None else ValidationMonitor(est, network, *validation)
         )
         self.n_rows = X.shape[0]
         self.total_weight = (
-            X.shape[0] if sample_weight is None else float(sample_weight.sum())
+            X.shape[0]
+            if sample_weight is None
+            else float(NUMPY.to_numpy(sample_weight).sum())
         )
         size = batch_size(est.batch_size, X.shape[0])
         self.workspace = network.allocate(size, dropout_rates)
@@ -116,6 +119,7 @@ class StochasticTrainer:
         self.penalty = WeightPenalty(
             est.alpha, est.alpha_l1, network.n_coef, network.dtype, use_blas
         )
+        self.space = network.space
         params, grads = network.params, network.grads
         self.weights, self.weight_grads = (
             params[: network.n_coef],
@@ -127,7 +131,7 @@ class StochasticTrainer:
         self.segment_norms = np.empty((2, 2 * n_layers), dtype=network.dtype)
         self.divergence_threshold = None
         # Weights at the end of the last finished epoch, to undo a bad one.
-        self.finished_params = params.copy()
+        self.finished_params = network.space.copy(params)
         # "training" until an epoch's weights are final, "committing" while
         # its record is written, "committed" after: what an interrupt undoes.
         self.phase = "training"
@@ -167,7 +171,7 @@ class StochasticTrainer:
         except KeyboardInterrupt:
             self._interrupted()
         if est.early_stopping:
-            np.copyto(self.network.params, state.best_params)
+            self.network.params[...] = state.best_params
 
     def _epoch(self):
         """Train, check, evaluate and commit one epoch; whether to go on."""
@@ -204,39 +208,46 @@ class StochasticTrainer:
     def _train_batches(self):
         """One pass over the batches; the epoch's loss and gradient norms."""
         accumulated_loss = 0.0
-        self.epoch_norms[:] = 0
+        self.epoch_norms[...] = 0
         n_batches = 0
         for batch in self.batches:
-            if batch.sample_weight is not None and not batch.sample_weight.any():
+            weight = batch.weight
+            if weight is None:
+                weight = (
+                    batch.X.shape[0]
+                    if batch.sample_weight is None
+                    else float(batch.sample_weight.sum())
+                )
+            if not weight:
                 continue  # only zero weights: no data, so no step
-            batch_loss, batch_weight = self._step(batch)
-            accumulated_loss += batch_loss * batch_weight
+            # Off NumPy the batch's loss stays on the device: no
+            # synchronisation per batch but the first.
+            batch_loss = self._step(batch, weight)
+            accumulated_loss += batch_loss * weight
             if self.divergence_threshold is None:
                 # Against the best loss seen so far too, so that a run of
                 # partial_fit calls cannot drift upwards unnoticed.
-                reference = min(batch_loss, min(self.state.loss_curve, default=np.inf))
+                reference = min(
+                    float(batch_loss), min(self.state.loss_curve, default=np.inf)
+                )
                 self.divergence_threshold = _DIVERGENCE_FACTOR * max(1.0, reference)
             self.epoch_norms += self.layer_norms
             n_batches += 1
-        loss = accumulated_loss / self.total_weight
-        return loss, np.sqrt(self.epoch_norms / max(n_batches, 1))
+        loss = float(accumulated_loss) / self.total_weight
+        norms = self.space.to_numpy(self.epoch_norms)
+        return loss, np.sqrt(norms / max(n_batches, 1))
 
-    def _step(self, batch):
-        """Gradient and update on one batch; its loss and its weight."""
+    def _step(self, batch, weight):
+        """Gradient and update on one batch of total weight ``weight``; its loss."""
         dropout = None
         if self.dropout is not None:
             dropout = DropoutBatch(self.dropout, batch.keys, self.state.epochs_seen)
         loss = self.network.loss_and_gradient(
             batch.X, batch.Y, batch.sample_weight, self.workspace, dropout
         )
-        weight = (
-            batch.X.shape[0]
-            if batch.sample_weight is None
-            else float(batch.sample_weight.sum())
-        )
         if self.penalty.alpha_l1:
             loss += self.penalty.add_l1(self.weights, self.weight_grads, weight)
-        return loss + self._update(weight), weight
+        return loss + self._update(weight)
 
     def _fused_step(self, weight):
         """Add the L2 gradient, measure and update in one optimizer step.
@@ -278,13 +289,17 @@ class StochasticTrainer:
         """Whether the epoch neither exploded nor left non-finite numbers."""
         return (
             loss <= self.divergence_threshold
-            and all_finite(self.network.params)
+            and self._all_finite(self.network.params)
             and self.optimizer.state_is_finite()
         )
 
+    @staticmethod
+    def _all_finite(vector):
+        return all_finite(vector)
+
     def _roll_back(self, loss):
         """Undo a diverged epoch, restart the optimizer, and say so."""
-        np.copyto(self.network.params, self.finished_params)
+        self.network.params[...] = self.finished_params
         self.optimizer.reset()
         warnings.warn(
             f"Training diverged in epoch {self.state.n_iter + 1}: the loss "
@@ -302,16 +317,16 @@ class StochasticTrainer:
         """
         self.pending = result
         self.phase = "committing"
-        np.copyto(self.finished_params, self.network.params)
+        self.finished_params[...] = self.network.params
         self.state.commit_epoch(result)
         self.phase = "committed"
 
     def _interrupted(self):
         """Leave a consistent model after a ``KeyboardInterrupt``."""
         if self.phase == "training":
-            np.copyto(self.network.params, self.finished_params)
+            self.network.params[...] = self.finished_params
         elif self.phase == "committing":
-            np.copyto(self.finished_params, self.network.params)
+            self.finished_params[...] = self.network.params
             self.state.commit_epoch(self.pending)
         warnings.warn(
             f"Training interrupted by user: kept the weights of the last finished "

@@ -120,6 +120,28 @@ class ClassTargets:
             probabilities = probabilities.ravel()
         return self.binarizer.inverse_transform(probabilities)
 
+    def decode_in(self, space, probabilities):
+        """:meth:`decode` for probabilities in another array space.
+
+        The rule is the binarizer's (above one half, or the most probable
+        class), applied where the probabilities are; numeric labels are
+        returned there too, other labels (strings) on the host.
+        """
+        xp = space.xp
+        if self.multilabel:
+            return xp.astype(probabilities > 0.5, xp.int64)
+        if len(self.classes) == 1:
+            index = xp.zeros(
+                probabilities.shape[0], dtype=xp.int64, device=space.device
+            )
+        elif self.single_output:
+            index = xp.astype(probabilities[:, 0] > 0.5, xp.int64)
+        else:
+            index = xp.argmax(probabilities, axis=1)
+        if self.classes.dtype.kind not in "biuf":
+            return self.classes[space.to_numpy(index)]
+        return xp.take(space.asarray(self.classes), index, axis=0)
+
 
 class RegressionTargets:
     """A regressor's targets: the values themselves, one column per output.

@@ -2,14 +2,18 @@
 
 import numpy as np
 
+from ._array_api import NUMPY
 from ._holdout import grouped_validation_split
-from ._network import forward_logits
+from ._portable_network import forward_logits_in
 
 __all__ = ["ValidationMonitor", "hold_out"]
 
 
-def hold_out(estimator, X, targets, sample_weight):
+def hold_out(estimator, X, targets, sample_weight, space=NUMPY):
     """Split off the validation part of the training data (see ``_holdout``).
+
+    The split is drawn on the host (it groups rows by their values); data in
+    another array ``space`` is then split where it lives.
 
     Returns
     -------
@@ -25,14 +29,22 @@ def hold_out(estimator, X, targets, sample_weight):
         )
     strata = estimator._target_encoding.strata(targets)
     train_rows, validation_rows = grouped_validation_split(
-        X,
+        space.to_numpy(X),
         strata,
-        sample_weight,
+        space.to_numpy(sample_weight),
         estimator.validation_fraction,
         estimator._training_state.random_state,
     )
 
     def rows(index):
+        if not space.is_numpy:
+            on_device = space.asarray(index.astype(np.int64))
+            weights = (
+                None
+                if sample_weight is None
+                else space.xp.take(sample_weight, on_device, axis=0)
+            )
+            return space.xp.take(X, on_device, axis=0), targets[index], weights
         weights = None if sample_weight is None else sample_weight[index]
         return X[index], targets[index], weights
 
@@ -61,6 +73,10 @@ class ValidationMonitor:
     """
 
     def __init__(self, estimator, network, X, targets, sample_weight):
+        # The loss and score are computed on the host from the logits, which
+        # cost one transfer per epoch; X stays where the network is.
+        self.space = network.space
+        sample_weight = self.space.to_numpy(sample_weight)
         self.estimator, self.X, self.sample_weight = estimator, X, sample_weight
         encoding = estimator._target_encoding
         self.Y = encoding.rows(targets, network.dtype)
@@ -73,8 +89,14 @@ class ValidationMonitor:
     def evaluate(self):
         """Return ``(loss, score)``; NaN for both if the outputs are not finite."""
         est = self.estimator
-        logits = forward_logits(
-            self.X, est.coefs_, est.intercepts_, est._hidden_activations
+        logits = self.space.to_numpy(
+            forward_logits_in(
+                self.space,
+                self.X,
+                est.coefs_,
+                est.intercepts_,
+                est._hidden_activations,
+            )
         )
         if not np.isfinite(logits).all():
             return np.nan, np.nan
@@ -94,4 +116,11 @@ class ValidationMonitor:
         extra = (
             {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
         )
-        return loss, float(self.scorer(est, self.X, self.y, **extra))
+        y = self.y
+        if not self.space.is_numpy:
+            # The scorer predicts in X's space; numeric labels and weights go
+            # there too (label strings stay on the host).
+            extra = {k: self.space.asarray(v) for k, v in extra.items()}
+            if y.dtype.kind in "biuf":
+                y = self.space.asarray(y)
+        return loss, float(self.scorer(est, self.X, y, **extra))

@@ -1,7 +1,14 @@
 """Shared fixtures: small, scaled, seeded data sets."""
 
-import numpy as np
-import pytest
+import os
+
+# scikit-learn's array API dispatch needs SciPy's, which SciPy reads from the
+# environment when first imported: set before anything imports it, so that
+# the array API tests (and scikit-learn's array API checks) run, not skip.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler

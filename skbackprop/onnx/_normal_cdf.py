@@ -14,34 +14,16 @@ For ``x >= 0`` and ``t = 2 / (2 + x)``, which maps ``[0, inf)`` onto
 
 and ``g`` is smooth on ``[0, 1]`` (it tends to ``-log(2 sqrt(pi))`` as
 ``x`` grows), so a Chebyshev series of degree 24 in ``u = 2t - 1`` gives it
-to double precision. The series' coefficients are interpolated from
-``scipy.special.erfcx`` at the Chebyshev points, and the graph sums it by
-Clenshaw's recurrence, which is stable where the power basis is not.
+to double precision. The series' coefficients are those of the array-API path
+(:mod:`skbackprop._special`), and the graph sums it by Clenshaw's
+recurrence, which is stable where the power basis is not.
 """
 
-from functools import cache
-
 import numpy as np
-from numpy.polynomial import chebyshev
-from scipy.special import erfcx
+
+from .._special import chebyshev_coefficients
 
 __all__ = ["normal_cdf"]
-
-# Past degree 24 the coefficients fall below the rounding of erfcx itself.
-_DEGREE = 24
-
-
-def _g(u):
-    """``g(t)`` at ``t = (u + 1) / 2``: the scaled log of erfc's tail."""
-    t = (u + 1) / 2
-    x = 2 / t - 2
-    return np.log(erfcx(x) / t)
-
-
-@cache
-def _coefficients():
-    """Chebyshev coefficients of ``g`` in ``u``, lowest degree first."""
-    return chebyshev.chebinterpolate(_g, _DEGREE)
 
 
 def _chebyshev_series(graph, u, coefficients):
@@ -66,7 +48,7 @@ def _erfc(graph, x):
     """``erfc(x)`` for ``x >= 0`` (infinity included), as nodes."""
     t = graph.op("Div", graph.constant(2.0), graph.op("Add", x, graph.constant(2.0)))
     u = graph.op("Sub", graph.op("Add", t, t), graph.constant(1.0))
-    g = _chebyshev_series(graph, u, _coefficients())
+    g = _chebyshev_series(graph, u, chebyshev_coefficients())
     exponent = graph.op("Sub", g, graph.op("Mul", x, x))
     return graph.op("Mul", t, graph.op("Exp", exponent))
 
