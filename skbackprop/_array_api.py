@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.externals.array_api_compat import is_array_api_obj
 from sklearn.utils._array_api import (
     _convert_to_numpy,
     _is_numpy_namespace,
@@ -77,11 +78,19 @@ class ArraySpace(NamedTuple):
         return xp.asarray(values, dtype=target, device=self.device)
 
     def to_numpy(self, values):
-        """``values`` as a NumPy array on the host (no copy if already one)."""
-        if values is None or isinstance(values, np.ndarray) or sp.issparse(values):
+        """An array of another array library as a NumPy array on the host.
+
+        NumPy arrays, sparse matrices and what is no array-API array (lists,
+        pandas objects, None) are returned as they are, for scikit-learn's
+        validation to handle.
+        """
+        if (
+            values is None
+            or isinstance(values, np.ndarray)
+            or sp.issparse(values)
+            or not is_array_api_obj(values)
+        ):
             return values
-        if isinstance(values, (list, tuple, float, int)):
-            return np.asarray(values)
         return _convert_to_numpy(values, _namespace(values))
 
     def dtype(self, dtype):
