@@ -252,7 +252,7 @@ def load_data(n_train, n_test, fashion_dir):
 
 @dataclass
 class DeviceData:
-    """One case's data on the host and on the device, made once per run.
+    """The run's data on the host and on the device, made once for every case.
 
     Attributes
     ----------
@@ -445,8 +445,9 @@ def forward(weights, biases, A):
 def train_torch_loop(data, case, epochs, seed, device, alpha=1e-4):
     """Train the case's network with a hand-written PyTorch loop.
 
-    The network, the start and the batches are our estimator's: ReLU hidden
-    layers and a softmax output with the mean cross-entropy; the weights
+    The network, the start and the batches are our estimator's for three
+    classes or more: ReLU hidden layers and a softmax output with the mean
+    cross-entropy; the weights
     :func:`initial_parameters` draws from ``numpy.random.RandomState(seed)``;
     every epoch that generator shuffles, in place, one index vector kept
     across epochs (as scikit-learn's MLP does), whose batches are taken from
