@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.externals.array_api_compat import is_array_api_obj
 from sklearn.utils._array_api import (
     _convert_to_numpy,
@@ -182,9 +183,22 @@ def check_same_space(X, estimator, method):
     given = space_of(X)
     if fitted.is_numpy and given.is_numpy:
         return NUMPY
+    if not get_config()["array_api_dispatch"]:
+        raise ValueError(
+            f"This {type(estimator).__name__} was fitted on {fitted.name} arrays "
+            f"(device {fitted.device}): call {method}() with "
+            "sklearn.config_context(array_api_dispatch=True) and inputs of that "
+            "namespace and device, or move the model to NumPy with "
+            "sklearn.utils._array_api.move_estimator_to."
+        )
     if fitted.xp is given.xp and fitted.device == given.device:
         return fitted
-    if fitted.xp is not given.xp:
+    if sp.issparse(X):
+        detail = (
+            f"Sparse input is NumPy/SciPy only, and this model lives in "
+            f"{fitted.name}: pass a dense array of that namespace."
+        )
+    elif fitted.xp is not given.xp:
         detail = (
             f"Array namespaces used during fit ({fitted.name}) and {method} "
             f"({given.name}) differ."

@@ -330,6 +330,7 @@ default=None
                 spec.activations, X, self.coefs_, self.intercepts_, self.batch_size
             )
         self._hidden_activations = spec.activations
+        self._place_labels(space)
         if any(spec.dropout_rates):
             self._training_state.draw_dropout_seed()
         data = (X, targets, sample_weight)
@@ -542,6 +543,9 @@ default=None
         """The sample weights training uses; an estimator may scale them."""
         return sample_weight
 
+    def _place_labels(self, space):
+        """Put fitted label attributes where the model lives (classifiers)."""
+
     def _validation_scorer(self):
         """None (the estimator's default score), 'loss', or a scorer callable."""
         if self.scoring is None or self.scoring == "loss":
@@ -639,6 +643,10 @@ default=None
                 )
             elif key in ("coefs_", "intercepts_"):
                 value = [converter(array) for array in value]
+            elif key == "classes_" and (
+                not isinstance(value, np.ndarray) or value.dtype.kind in "biuf"
+            ):
+                value = converter(value)
             setattr(moved, key, value)
         return moved
 

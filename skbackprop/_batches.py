@@ -21,6 +21,19 @@ def batch_size(requested, n_samples):
     return int(np.clip(requested, 1, n_samples))
 
 
+def starting_order(order, n_samples):
+    """The row order a batch source shuffles on from.
+
+    The order a previous call left, if it covers these rows; otherwise
+    ``arange(n_samples)``, in int32 when it fits, which halves the index
+    (the same permutation: shuffling depends on the length only).
+    """
+    if order is not None and len(order) == n_samples:
+        return order
+    index_dtype = np.int32 if n_samples < 2**31 else np.intp
+    return np.arange(n_samples, dtype=index_dtype)
+
+
 class Batch(NamedTuple):
     """The rows of one mini-batch."""
 
@@ -86,13 +99,7 @@ class BatchSource:
         self.shuffle = shuffle
         self.random_state = random_state
         self.n_samples = X.shape[0]
-        if order is not None and len(order) == self.n_samples:
-            self.order = order
-        else:
-            # int32 halves the index (the same permutation: shuffling depends
-            # on the length only).
-            index_dtype = np.int32 if self.n_samples < 2**31 else np.intp
-            self.order = np.arange(self.n_samples, dtype=index_dtype)
+        self.order = starting_order(order, self.n_samples)
         self._Y_buffer = np.empty((batch_size, n_outputs), dtype=X.dtype)
         if shuffle:
             self._X_buffer = (
@@ -192,11 +199,7 @@ class DeviceBatchSource:
         self.batch_size, self.shuffle = batch_size, shuffle
         self.random_state, self.space = random_state, space
         self.n_samples = X.shape[0]
-        if order is not None and len(order) == self.n_samples:
-            self.order = order
-        else:
-            index_dtype = np.int32 if self.n_samples < 2**31 else np.intp
-            self.order = np.arange(self.n_samples, dtype=index_dtype)
+        self.order = starting_order(order, self.n_samples)
 
     def __iter__(self):
         xp = self.space.xp

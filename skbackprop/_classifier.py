@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from ._array_api import NUMPY
 from ._base import BaseMLPBackprop
 from ._class_weight import class_sample_weights
 from ._docstrings import fill_docstring
@@ -227,9 +228,11 @@ scoring : str, callable or None, default=None
         self : object
             The updated estimator.
         """
+        # Labels are encoded on the host, whatever array library holds them.
+        classes, host_y = NUMPY.to_numpy(classes), NUMPY.to_numpy(y)
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
+            if type_of_target(host_y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
@@ -254,19 +257,20 @@ scoring : str, callable or None, default=None
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
+            known = self._label_binarizer.classes_
             if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
+                if set(classes) != set(known):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same "
                         "classes as in the previous call to fit. Previously "
-                        f"got {self.classes_}, `y` has {classes}"
+                        f"got {known}, `y` has {classes}"
                     )
             else:
-                unknown = np.setdiff1d(classes, self.classes_, assume_unique=True)
+                unknown = np.setdiff1d(classes, known, assume_unique=True)
                 if len(unknown):
                     raise ValueError(
                         f"`y` has classes not in `self.classes_`: {unknown}. "
-                        f"`self.classes_` has {self.classes_}; every label must "
+                        f"`self.classes_` has {known}; every label must "
                         "be among the `classes` given to the first partial_fit "
                         "call."
                     )
@@ -275,7 +279,7 @@ scoring : str, callable or None, default=None
     def _encode_validation_targets(self, y_val, n_outputs):
         encoding = self._target_encoding
         if not encoding.multilabel:
-            unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+            unknown = np.setdiff1d(unique_labels(y_val), self._label_binarizer.classes_)
             if len(unknown):
                 raise ValueError(
                     f"y_val has classes not in the training data: {unknown}."
@@ -284,8 +288,21 @@ scoring : str, callable or None, default=None
 
     def _weight_samples(self, targets, sample_weight):
         return class_sample_weights(
-            self.class_weight, targets, self.classes_, sample_weight
+            self.class_weight, targets, self._label_binarizer.classes_, sample_weight
         )
+
+    def _place_labels(self, space):
+        """``classes_`` where the model lives, as scikit-learn keeps it.
+
+        Numeric labels follow the weights to another array space; label
+        strings, which no array library but NumPy holds, stay on the host.
+        The binarizer keeps the host copy that encoding uses.
+        """
+        classes = self._label_binarizer.classes_
+        if space.is_numpy or classes.dtype.kind not in "biuf":
+            self.classes_ = classes
+        else:
+            self.classes_ = space.asarray(classes)
 
     def _score_outputs(self, probabilities, y, sample_weight):
         """Accuracy (subset accuracy for multilabel) of the output layer."""
@@ -326,7 +343,10 @@ scoring : str, callable or None, default=None
         cancellation of ``1 - sigma(z)``.
         """
         logits = self._logits(X, method)
-        binary = self._target_encoding.single_output and len(self.classes_) == 2
+        binary = (
+            self._target_encoding.single_output
+            and len(self._label_binarizer.classes_) == 2
+        )
         space = self._model_space
         if not space.is_numpy:
             if binary:
@@ -359,12 +379,12 @@ scoring : str, callable or None, default=None
         space = self._model_space
         if not space.is_numpy:
             xp = space.xp
-            if len(self.classes_) == 1:
+            if len(self._label_binarizer.classes_) == 1:
                 return xp.ones_like(logits)
             low, high = _probability_bounds(space.numpy_dtype(logits))
             probabilities = OUTPUTS[output][0](xp, logits)
             return xp.clip(probabilities, float(low), float(high))
-        if len(self.classes_) == 1:
+        if len(self._label_binarizer.classes_) == 1:
             return np.ones_like(logits)
         probabilities = output.activate(logits, out=logits)
         # Rounding to exactly 0 or 1 would make log(proba) infinite although
@@ -397,12 +417,12 @@ scoring : str, callable or None, default=None
         space = self._model_space
         if not space.is_numpy:
             xp = space.xp
-            if len(self.classes_) == 1:
+            if len(self._label_binarizer.classes_) == 1:
                 return xp.zeros_like(logits)
             low, high = np.log(_probability_bounds(space.numpy_dtype(logits)))
             log_probabilities = OUTPUTS[output][3](xp, logits)
             return xp.clip(log_probabilities, float(low), float(high))
-        if len(self.classes_) == 1:
+        if len(self._label_binarizer.classes_) == 1:
             return np.zeros_like(logits)
         log_probabilities = output.log_activate(logits)
         low, high = np.log(_probability_bounds(log_probabilities.dtype))
@@ -467,7 +487,7 @@ scoring : str, callable or None, default=None
     def _get_target_state(self):
         binarizer = self._label_binarizer
         return {
-            "classes_": self.classes_,
+            "classes_": self._label_binarizer.classes_,
             "label_type": binarizer.y_type_,
             "sparse_label_input": bool(binarizer.sparse_input_),
         }

@@ -61,22 +61,13 @@ class PortableTrainer(StochasticTrainer):
             state.shuffle_order = batches.order
         return batches
 
-    def _fused_step(self, weight):
-        network, n_layers = self.network, self.network.n_layers
-        self.optimizer.step(
-            network.params,
-            network.grads,
-            network.segment_bounds,
-            n_layers,
-            self.penalty.l2_gradient_factor(weight),
-            self.segment_norms,
-        )
-        gradient_norms, weight_norms = (
-            self.segment_norms[0, :],
-            self.segment_norms[1, :],
-        )
+    def _measured_norms(self):
+        # On the device: the squared weight norm is a 0-d array, and the
+        # loss it joins is read once per epoch.
+        n_layers = self.network.n_layers
+        gradient_norms = self.segment_norms[0, :]
         self.layer_norms = gradient_norms[:n_layers] + gradient_norms[n_layers:]
-        return self.penalty.l2_value(self.space.xp.sum(weight_norms[:n_layers]), weight)
+        return self.space.xp.sum(self.segment_norms[1, :n_layers])
 
     def _clipped_step(self, weight):
         network, limit = self.network, self.estimator.max_grad_norm

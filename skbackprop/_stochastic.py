@@ -263,11 +263,18 @@ class StochasticTrainer:
             self.penalty.l2_gradient_factor(weight),
             self.segment_norms,
         )
+        return self.penalty.l2_value(self._measured_norms(), weight)
+
+    def _measured_norms(self):
+        """Layer gradient norms from the step's segment norms, into
+        ``layer_norms``; the weights' squared norm (before the step).
+        """
+        n_layers = self.network.n_layers
         gradient_norms, weight_norms = self.segment_norms
         np.add(
             gradient_norms[:n_layers], gradient_norms[n_layers:], out=self.layer_norms
         )
-        return self.penalty.l2_value(float(weight_norms[:n_layers].sum()), weight)
+        return float(weight_norms[:n_layers].sum())
 
     def _clipped_step(self, weight):
         """Clip the whole gradient to ``max_grad_norm`` by its norm, then step.

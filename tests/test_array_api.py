@@ -247,3 +247,40 @@ def test_string_labels_come_back_on_the_host():
         predicted = model.predict(torch.asarray(X))
     assert isinstance(predicted, np.ndarray)
     assert set(predicted) <= {"even", "odd"}
+
+
+def test_numeric_classes_live_with_the_model():
+    """classes_ follows the weights, as scikit-learn's array-API classifiers."""
+    X, y = _digits(np.float64, n=200)
+    with sklearn.config_context(array_api_dispatch=True):
+        Xt, yt = torch.asarray(X), torch.asarray(y)
+        model = MLPBackpropClassifier(max_iter=2, random_state=0, warm_start=True)
+        model.fit(Xt, yt)
+        assert isinstance(model.classes_, torch.Tensor)
+        assert_array_equal(_host(model.classes_), np.arange(10))
+        model.fit(Xt, yt)  # a warm fit compares the labels on the host
+        incremental = MLPBackpropClassifier(max_iter=2, random_state=0)
+        incremental.partial_fit(Xt, yt, classes=torch.arange(10))
+        assert isinstance(incremental.classes_, torch.Tensor)
+        on_device = _host(model.predict(Xt))
+    on_host = move_estimator_to(model, np, "cpu")
+    assert isinstance(on_host.classes_, np.ndarray)
+    assert_array_equal(on_host.predict(X), on_device)
+    # Without dispatch a device model says how to use it.
+    with pytest.raises(ValueError, match="array_api_dispatch=True"):
+        model.predict(X)
+
+
+def test_sparse_input_stays_on_numpy():
+    """Sparse X trains on the NumPy path; a device model refuses it clearly."""
+    import scipy.sparse as sp
+
+    X, y = _digits(np.float64, n=200)
+    with sklearn.config_context(array_api_dispatch=True):
+        sparse_model = MLPBackpropClassifier(max_iter=2, random_state=0)
+        sparse_model.fit(sp.csr_matrix(X), torch.asarray(y))
+        assert isinstance(sparse_model.coefs_[0], np.ndarray)
+        model = MLPBackpropClassifier(max_iter=2, random_state=0)
+        model.fit(torch.asarray(X), torch.asarray(y))
+        with pytest.raises(ValueError, match="Sparse input is NumPy/SciPy only"):
+            model.predict(sp.csr_matrix(X))
