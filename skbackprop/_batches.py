@@ -40,7 +40,7 @@ class Batch(NamedTuple):
     X: np.ndarray
     Y: np.ndarray
     sample_weight: np.ndarray | None
-    keys: np.ndarray | None  # row keys for dropout masks
+    keys: np.ndarray | None  # row keys for dropout masks, in X's array space
     # Total sample weight, known on the host; None: computed from the batch.
     weight: float | None = None
 
@@ -154,8 +154,8 @@ class DeviceBatchSource:
     order is shuffled on the host, as scikit-learn shuffles, and moved to the
     device once per epoch; each batch is then gathered there with ``take``.
     The targets' rows are encoded once for the whole data and moved with it,
-    and each batch's total weight is known on the host, so that a batch
-    costs the device no synchronisation.
+    as are the dropout keys, and each batch's total weight is known on the
+    host, so that a batch costs the device no synchronisation.
 
     Parameters
     ----------
@@ -167,8 +167,9 @@ class DeviceBatchSource:
         Weights, in ``space``.
     host_weight : ndarray of shape (n_samples,) or None
         The same weights on the host.
-    keys : ndarray of shape (n_samples,) or None
-        Row keys for dropout (host).
+    keys : array of shape (n_samples,) or None
+        Row keys for dropout, in ``space``
+        (:meth:`~skbackprop._dropout.PortableDropout.keys_in_space`).
     batch_size : int
         Rows per batch.
     shuffle : bool
@@ -232,6 +233,6 @@ class DeviceBatchSource:
                 take(self.X),
                 take(self.Y),
                 take(self.sample_weight),
-                None if self.keys is None else self.keys[rows],
+                take(self.keys),
                 weight,
             )

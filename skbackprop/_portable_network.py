@@ -114,8 +114,8 @@ class PortableNetwork:
 
         Parameters are those of
         :meth:`skbackprop._network.Network.loss_and_gradient`, as arrays of
-        this space (``workspace`` is unused). Dropout masks are drawn by the
-        same row hash as with NumPy, on the host, and moved here.
+        this space (``workspace`` is unused). Dropout masks are computed
+        here, by the same row hash as with NumPy and equal to its masks.
 
         Returns
         -------
@@ -132,7 +132,7 @@ class PortableNetwork:
             A = activation_function(activation, xp, Z)
             Zs.append(Z)
             As.append(A)
-            mask = self._mask(dropout, layer, n)
+            mask = self._mask(dropout, layer)
             masks.append(mask)
             # Inverted dropout: the next layer sees A_l * mask.
             A_prev = A if mask is None else A * mask
@@ -167,12 +167,11 @@ class PortableNetwork:
                     dZ = dZ * derivative
         return loss
 
-    def _mask(self, dropout, layer, n):
+    def _mask(self, dropout, layer):
         """Layer ``layer``'s dropout mask of the batch here, or None."""
         if dropout is None or dropout.dropout.rates[layer] <= 0:
             return None
-        host = np.empty((n, self.layer_units[layer + 1]), dtype=self.dtype)
-        return self.space.asarray(dropout.fill_mask(layer, out=host))
+        return dropout.mask(layer)
 
     def layer_gradient_norms(self, out):
         """Squared norm of each layer's gradient, into the host array ``out``."""

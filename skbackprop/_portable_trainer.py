@@ -3,15 +3,17 @@
 :class:`~skbackprop._stochastic.StochasticTrainer` runs the loop, its checks
 and its recovery unchanged; this subclass swaps what is NumPy's own: batches
 are gathered on the device (:class:`~skbackprop._batches.DeviceBatchSource`),
-the step's gradient and weight norms stay there as arrays instead of
-host buffers, and finiteness is asked of the namespace. The host learns a
-batch's numbers only when an epoch ends, so a batch costs no
-synchronisation.
+the dropout masks are computed there
+(:class:`~skbackprop._dropout.PortableDropout`), the step's gradient and
+weight norms stay there as arrays instead of host buffers, and finiteness is
+asked of the namespace. The host learns a batch's numbers only when an epoch
+ends, so a batch costs no synchronisation.
 """
 
 import numpy as np
 
 from ._batches import DeviceBatchSource
+from ._dropout import PortableDropout
 from ._rows import row_keys
 from ._stochastic import StochasticTrainer
 
@@ -36,6 +38,17 @@ class PortableTrainer(StochasticTrainer):
             (2, 2 * n_layers), dtype=dtype, device=space.device
         )
 
+    def _make_dropout(self, rates, size):
+        """The masks' source: computed on the device, a batch at a time."""
+        network = self.network
+        return PortableDropout(
+            rates,
+            self.state.dropout_seed,
+            network.layer_units[1:-1],
+            network.dtype,
+            network.space,
+        )
+
     def _batch_source(self, X, targets, sample_weight, size, incremental):
         est, state, space = self.estimator, self.state, self.network.space
         Y = space.asarray(
@@ -43,8 +56,11 @@ class PortableTrainer(StochasticTrainer):
             self.network.dtype,
         )
         host_weight = space.to_numpy(sample_weight)
-        # Dropout hashes each row's values, which are read once, on the host.
-        keys = None if self.dropout is None else row_keys(space.to_numpy(X))
+        # A row's key hashes its values, read once, on the host; the keys then
+        # move with the rows and the masks are computed from them there.
+        keys = None
+        if self.dropout is not None:
+            keys = self.dropout.keys_in_space(row_keys(space.to_numpy(X)))
         batches = DeviceBatchSource(
             X,
             Y,

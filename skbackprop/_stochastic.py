@@ -101,14 +101,7 @@ class StochasticTrainer:
         self.workspace = network.allocate(size, dropout_rates)
         self.dropout = None
         if any(rate > 0 for rate in dropout_rates):
-            hidden_units = network.layer_units[1:-1]
-            self.dropout = Dropout(
-                dropout_rates,
-                self.state.dropout_seed,
-                hidden_units,
-                size,
-                network.dtype,
-            )
+            self.dropout = self._make_dropout(dropout_rates, size)
         self.batches = self._batch_source(X, targets, sample_weight, size, incremental)
         self.optimizer = self.state.optimizer
         self.schedule = epoch_schedule(est)
@@ -136,6 +129,17 @@ class StochasticTrainer:
         # its record is written, "committed" after: what an interrupt undoes.
         self.phase = "training"
         self.pending = None
+
+    def _make_dropout(self, rates, size):
+        """The masks' source: NumPy's, filling buffers of ``size`` rows."""
+        network = self.network
+        return Dropout(
+            rates,
+            self.state.dropout_seed,
+            network.layer_units[1:-1],
+            size,
+            network.dtype,
+        )
 
     def _batch_source(self, X, targets, sample_weight, size, incremental):
         est, state = self.estimator, self.state

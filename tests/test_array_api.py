@@ -23,6 +23,7 @@ from sklearn.utils.estimator_checks import (
 
 from skbackprop import MLPBackpropClassifier, MLPBackpropRegressor, load_model
 from skbackprop import save_model as save
+from skbackprop._array_api import NUMPY
 
 xps = pytest.importorskip("array_api_strict")
 torch = pytest.importorskip("torch")
@@ -155,6 +156,34 @@ def test_torch_float64_fit_equals_numpy():
         assert_allclose(_host(ours), theirs, rtol=0, atol=1e-10)
     assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-10)
     assert_allclose(model.validation_scores_, reference.validation_scores_)
+
+
+@pytest.mark.parametrize("namespace", ["torch", "array_api_strict"])
+def test_float64_dropout_fit_equals_numpy(namespace):
+    """Dropout masks computed in the namespace train as NumPy's, to ~1e-10."""
+    if namespace == "torch":
+        to_device = torch.asarray
+    else:
+        device = xps.Device("device1")
+
+        def to_device(array):
+            return xps.asarray(array, device=device)
+
+    X, y = _digits(np.float64, n=300)
+    weights = np.random.RandomState(0).uniform(0.5, 2, len(y))
+    estimator = MLPBackpropClassifier(
+        hidden_layer_sizes=(32, 16),
+        dropout=[0.2, 0.5],
+        batch_size=64,
+        max_iter=10,
+        random_state=0,
+    )
+    reference, model = _fit_both(estimator, X, y, to_device, sample_weight=weights)
+    for ours, theirs in zip(
+        model.coefs_ + model.intercepts_, reference.coefs_ + reference.intercepts_
+    ):
+        assert_allclose(NUMPY.to_numpy(ours), theirs, rtol=0, atol=1e-10)
+    assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-10)
 
 
 def test_torch_float32_predictions_agree():

@@ -5,7 +5,8 @@ depends on the row's content, the epoch, the layer and the seed, and on
 nothing else (not the row's place in the batch). With the masks fixed,
 backpropagation is the gradient of the objective (finite differences); a
 sample weight of ``k`` is ``k`` copies of the row; every ``partial_fit`` call
-is a new epoch as in ``fit``; and prediction uses every unit, unscaled.
+is a new epoch as in ``fit``; prediction uses every unit, unscaled; and the
+masks computed in another array namespace (on a GPU, say) are NumPy's.
 """
 
 import warnings
@@ -14,10 +15,12 @@ import numpy as np
 import pytest
 
 from skbackprop import MLPBackpropClassifier
-from skbackprop._dropout import Dropout, DropoutBatch
+from skbackprop._array_api import ArraySpace
+from skbackprop._dropout import Dropout, DropoutBatch, PortableDropout
 from skbackprop._rows import row_keys
 from tests._data import classification
 from tests._estimators import assert_same_weights, flat_params, hidden_activations
+from tests._extras import import_extra
 from tests._finite_differences import (
     numerical_gradient,
     objective,
@@ -168,3 +171,52 @@ def test_dropout_partial_fit_epochs_equal_fit_epochs(small_digits):
         incremental.partial_fit(X, y, classes=np.unique(y))
     np.testing.assert_allclose(incremental.loss_curve_, fitted.loss_curve_, rtol=1e-12)
     assert_same_weights(incremental, fitted, rtol=1e-12)
+
+
+def _space(namespace, device):
+    """The array space of ``namespace`` (its array-API namespace) on ``device``."""
+    from sklearn.externals.array_api_compat import array_namespace
+
+    module = import_extra(namespace)
+    if namespace == "torch" and device == "cuda" and not module.cuda.is_available():
+        pytest.skip("no CUDA device")
+    if namespace == "array_api_strict":
+        device = module.Device(device)
+    return ArraySpace(array_namespace(module.asarray(1)), device)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "device"),
+    [
+        ("torch", "cpu"),
+        ("torch", "cuda"),
+        ("array_api_strict", "CPU_DEVICE"),
+        ("array_api_strict", "device1"),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_masks_in_another_namespace_equal_numpy_masks(namespace, device, dtype):
+    # The device hash runs in int64; its masks must be the uint64 hash's bit
+    # for bit, over the whole key range: keys of 2^63 and more are negative
+    # as int64, where an arithmetic shift differs from a logical one.
+    space = _space(namespace, device)
+    rng = np.random.RandomState(0)
+    edges = np.array([0, 1, 2**63 - 1, 2**63, 2**64 - 1], dtype=np.uint64)
+    drawn = rng.randint(0, 2**64 - 1, size=400, dtype=np.uint64)
+    rows = row_keys(rng.normal(size=(100, 3)))
+    keys = np.concatenate([edges, drawn, rows])
+    assert (keys >= 2**63).sum() > 100
+    widths, rates = (7, 40, 3), (0.1, 0.5, 0.9)
+    for seed in (0, 11, 2**31 - 2, 2**64 - 1):
+        host = Dropout(rates, seed, widths, len(keys), dtype)
+        device = PortableDropout(rates, seed, widths, dtype, space)
+        device_keys = device.keys_in_space(keys)
+        for epoch in (0, 1, 37, 10**6):
+            for layer, width in enumerate(widths):
+                expected = host.fill_mask(
+                    layer, keys, epoch, out=np.empty((len(keys), width), dtype)
+                )
+                mask = space.to_numpy(device.mask(layer, device_keys, epoch))
+                assert mask.dtype == dtype
+                np.testing.assert_array_equal(mask, expected)
+                assert 0 < np.count_nonzero(mask) < mask.size
