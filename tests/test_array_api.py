@@ -313,3 +313,17 @@ def test_sparse_input_stays_on_numpy():
         model.fit(torch.asarray(X), torch.asarray(y))
         with pytest.raises(ValueError, match="Sparse input is NumPy/SciPy only"):
             model.predict(sp.csr_matrix(X))
+
+
+def test_skops_file_of_a_model_moved_to_numpy():
+    """skops cannot rebuild tensors; a model moved to NumPy saves as usual."""
+    sio = pytest.importorskip("skops.io")
+    X, y = _digits(np.float64, n=200)
+    with sklearn.config_context(array_api_dispatch=True):
+        model = MLPBackpropClassifier(max_iter=2, random_state=0)
+        model.fit(torch.asarray(X), torch.asarray(y))
+    data = sio.dumps(move_estimator_to(model, np, "cpu"))
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    with sklearn.config_context(array_api_dispatch=True):
+        expected = _host(model.predict_proba(torch.asarray(X)))
+    assert_allclose(loaded.predict_proba(X), expected, rtol=1e-12)
