@@ -94,6 +94,20 @@ class ArraySpace(NamedTuple):
             return values
         return _convert_to_numpy(values, _namespace(values))
 
+    def take_rows(self, values, rows):
+        """The rows of ``values`` (an array here, or None) that ``rows`` picks.
+
+        ``rows`` is a slice, an index array here, or a NumPy index array,
+        which is moved here for the gather.
+        """
+        if values is None:
+            return None
+        if isinstance(rows, slice):
+            return values[rows, ...]
+        if isinstance(rows, np.ndarray) and not self.is_numpy:
+            rows = self.xp.asarray(rows.astype(np.int64), device=self.device)
+        return self.xp.take(values, rows, axis=0)
+
     def dtype(self, dtype):
         """The namespace's dtype of the NumPy ``dtype`` (float32 or float64)."""
         return getattr(self.xp, np.dtype(dtype).name)

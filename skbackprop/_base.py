@@ -507,7 +507,7 @@ default=None
             self,
             X_val,
             accept_sparse=_SPARSE_FORMATS,
-            dtype=dtype if space.is_numpy else space.dtype(dtype),
+            dtype=space.dtype(dtype),
             reset=False,
         )
         y_val, sample_weight_val = (
@@ -798,7 +798,7 @@ default=None
 
 def _dtypes_of(space):
     """The floating dtypes accepted for X, as ``space``'s namespace names them."""
-    return _DTYPES if space.is_numpy else [space.dtype(t) for t in _DTYPES]
+    return [space.dtype(t) for t in _DTYPES]
 
 
 def _parameter_sizes(coefs, intercepts):
@@ -815,8 +815,7 @@ def _host_shape_of(X):
 
 def _finite_output(output, space=NUMPY):
     """``output``, or a ValueError if the network overflowed for some rows."""
-    finite = np.isfinite(output).all() if space.is_numpy else space.all_finite(output)
-    if not finite:
+    if not space.all_finite(output):
         # Inputs far beyond the training data's scale overflow the network:
         # refuse them rather than return NaN or infinite outputs.
         raise ValueError(

@@ -203,36 +203,26 @@ class DeviceBatchSource:
         self.order = starting_order(order, self.n_samples)
 
     def __iter__(self):
-        xp = self.space.xp
+        space = self.space
         if self.shuffle:
             self.random_state.shuffle(self.order)
-            device_order = xp.asarray(
-                self.order.astype(np.int64), device=self.space.device
-            )
+            # Moved once per epoch; each batch slices it on the device.
+            device_order = space.asarray(self.order.astype(np.int64))
         for start in range(0, self.n_samples, self.batch_size):
             stop = min(start + self.batch_size, self.n_samples)
-            if self.shuffle:
-                rows = self.order[start:stop]
-                index = device_order[start:stop]
-
-                def take(values, index=index):
-                    return None if values is None else xp.take(values, index, axis=0)
-
-            else:
-                rows = slice(start, stop)
-
-                def take(values, rows=rows):
-                    return None if values is None else values[rows, ...]
-
+            rows = slice(start, stop)
+            host_rows, index = (
+                (self.order[rows], device_order[rows]) if self.shuffle else (rows, rows)
+            )
             weight = (
                 float(stop - start)
                 if self.host_weight is None
-                else float(self.host_weight[rows].sum())
+                else float(self.host_weight[host_rows].sum())
             )
             yield Batch(
-                take(self.X),
-                take(self.Y),
-                take(self.sample_weight),
-                take(self.keys),
+                *(
+                    space.take_rows(values, index)
+                    for values in (self.X, self.Y, self.sample_weight, self.keys)
+                ),
                 weight,
             )

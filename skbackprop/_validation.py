@@ -38,13 +38,11 @@ def hold_out(estimator, X, targets, sample_weight, space=NUMPY):
 
     def rows(index):
         if not space.is_numpy:
-            on_device = space.asarray(index.astype(np.int64))
-            weights = (
-                None
-                if sample_weight is None
-                else space.xp.take(sample_weight, on_device, axis=0)
+            return (
+                space.take_rows(X, index),
+                targets[index],
+                space.take_rows(sample_weight, index),
             )
-            return space.xp.take(X, on_device, axis=0), targets[index], weights
         weights = None if sample_weight is None else sample_weight[index]
         return X[index], targets[index], weights
 
