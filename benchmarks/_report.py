@@ -404,6 +404,68 @@ def scaling_table(rows):
     return "\n".join(times) + "\n\n" + "\n".join(ratios)
 
 
+def serial_profile_rows(runs, top):
+    """Where the serial fraction of an epoch sits: own time per function.
+
+    Parameters
+    ----------
+    runs : dict
+        Keyed by thread count (1 and at least one more): ``epoch_s``, the
+        unprofiled seconds per epoch, and ``own``, a dict from a profiled
+        function's name to its own seconds per epoch under cProfile.
+    top : int
+        Functions to list: those with the most own time on one thread.
+
+    Returns
+    -------
+    rows : list of dict
+        One per listed function, then ``'everything else'`` and
+        ``'whole epoch (unprofiled)'``: ``name``, ``times`` (seconds per
+        epoch by thread count), the serial fraction ``s`` between one thread
+        and the most (:func:`serial_fraction`) and ``serial_s``, the seconds
+        per epoch of that function that Amdahl's law counts as serial,
+        ``s * time_1``.
+    """
+    counts = sorted(runs)
+    n = counts[-1]
+    own = {c: runs[c]["own"] for c in counts}
+    listed = sorted(own[1], key=own[1].get, reverse=True)[:top]
+
+    def row(name, times):
+        s = serial_fraction(times[1], times[n], n) if times[1] > 0 else 1.0
+        return {"name": name, "times": times, "s": s, "serial_s": s * times[1]}
+
+    rows = [row(name, {c: own[c].get(name, 0.0) for c in counts}) for name in listed]
+    rest = {
+        c: sum(t for name, t in own[c].items() if name not in listed) for c in counts
+    }
+    rows.append(row("everything else", rest))
+    epoch = {c: runs[c]["epoch_s"] for c in counts}
+    rows.append(row("whole epoch (unprofiled)", epoch))
+    return rows
+
+
+def serial_profile_table(rows):
+    """The Markdown table of :func:`serial_profile_rows`, in milliseconds."""
+    counts = sorted(rows[0]["times"])
+    n = counts[-1]
+    lines = [
+        "| function (own time) | "
+        + " | ".join(f"ms/epoch, {c} thread{'s' * (c > 1)}" for c in counts)
+        + f" | speed-up at {n} | serial fraction | serial ms/epoch |",
+        "|" + "---|" * (len(counts) + 4),
+    ]
+    for r in rows:
+        times = r["times"]
+        speed_up = f"{times[1] / times[n]:.2f}x" if times[n] > 0 else "—"
+        lines.append(
+            f"| {r['name']} | "
+            + " | ".join(f"{times[c] * 1e3:.1f}" for c in counts)
+            + f" | {speed_up} | {r['s']:.2f} | {r['serial_s'] * 1e3:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def report_tasks(summaries):
     """Return the tasks present in ``summaries``, in the report's order."""
     present = {s.task for s in summaries}

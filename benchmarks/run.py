@@ -150,10 +150,18 @@ def parse_args(argv=None):
         f"{PROFILE_EPOCHS} epochs)",
     )
     add(
+        "--serial-profile",
+        action="store_true",
+        help="profile our fit at each of --threads (1 and more; first of "
+        "--datasets and --dtypes) and split the epoch's serial fraction by "
+        "function",
+    )
+    add(
         "--top",
         type=int,
         default=25,
-        help="--profile: rows of each cProfile table (25)",
+        help="--profile: rows of each cProfile table; --serial-profile: "
+        "functions in its table (25)",
     )
     add(
         "--line-functions",
@@ -177,6 +185,11 @@ def parse_args(argv=None):
         args.dtypes = [np.dtype(d).name for d in args.dtypes]
     except (TypeError, ValueError) as error:
         parser.error(str(error))
+    if args.serial_profile and (1 not in args.threads or len(set(args.threads)) < 2):
+        parser.error(
+            "--serial-profile compares one thread with more: give --threads "
+            "1 and another count, e.g. --threads 1,2"
+        )
     args.output_dir_given = args.output_dir is not None
     if args.output_dir is None:
         args.output_dir = QUICK_OUTPUT_DIR if args.quick else DEFAULT_OUTPUT_DIR
@@ -470,6 +483,61 @@ def _line_profile(make_estimator, data, functions):
     return buffer.getvalue()
 
 
+def _profile_setup(args):
+    """The case a profile runs: (dataset, dtype, config, data, our contender).
+
+    ``data`` is None when the dataset is not installed.
+    """
+    dataset, dtype = args.datasets[0], args.dtypes[0]
+    config = replace(case_config(dataset, args), epochs=args.epochs or PROFILE_EPOCHS)
+    data = load_case_data(config, dtype, args, [])
+    ours = _measure.build_contenders(config.task, include_torch=False)[0]
+    return dataset, dtype, config, data, ours
+
+
+def _profiled_fit(ours, config, data, dtype, n_threads):
+    """Warm up, time one plain fit, then fit once under cProfile.
+
+    Both fits run under ``threadpool_limits(n_threads)``; the plain fit is
+    the reference time, as a profiler's per-call overhead inflates short
+    calls.
+
+    Returns
+    -------
+    plain_s, profiled_s : float
+        Seconds of the plain and of the profiled fit.
+    stats : pstats.Stats
+        The profiled fit's statistics.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n_threads):
+        warm_up([ours], config, data, dtype, n_threads)
+        plain_s = _measure.time_fit(
+            ours.make(config, 0, dtype, n_threads), data.X_train, data.y_train
+        )
+        profiler = cProfile.Profile()
+        estimator = ours.make(config, 0, dtype, n_threads)
+        with _measure.quiet_convergence():
+            start = time.perf_counter()
+            profiler.runcall(estimator.fit, data.X_train, data.y_train)
+            profiled_s = time.perf_counter() - start
+    return plain_s, profiled_s, pstats.Stats(profiler)
+
+
+def _short_paths(text):
+    """``text`` without where this machine keeps the checkout or the packages."""
+    # Of no interest to a reader of a committed report.
+    paths = sysconfig.get_paths()
+    for prefix, short in [
+        (paths["purelib"] + "/", "<site-packages>/"),
+        (paths["stdlib"] + "/", "<stdlib>/"),
+        (str(REPO_ROOT) + "/", ""),
+    ]:
+        text = text.replace(prefix, short)
+    return text
+
+
 def profile(args):
     """Profile our fit on one case and write ``profile_<dataset>_<dtype>.txt``.
 
@@ -485,34 +553,24 @@ def profile(args):
     """
     from threadpoolctl import threadpool_limits
 
-    dataset, dtype, n_threads = args.datasets[0], args.dtypes[0], args.threads[0]
-    config = replace(case_config(dataset, args), epochs=args.epochs or PROFILE_EPOCHS)
-    data = load_case_data(config, dtype, args, [])
+    dataset, dtype, config, data, ours = _profile_setup(args)
     if data is None:
         return None
-
-    ours = _measure.build_contenders(config.task, include_torch=False)[0]
-
-    def make_estimator():
-        return ours.make(config, 0, dtype, n_threads)
-
+    n_threads = args.threads[0]
+    plain_s, profiled_s, stats = _profiled_fit(ours, config, data, dtype, n_threads)
+    functions = package_functions()
+    own_time = {
+        functions[file, line]: entry[2]
+        for (file, line, _), entry in stats.stats.items()
+        if (file, line) in functions
+    }
+    hottest = sorted(own_time, key=own_time.get, reverse=True)
     with threadpool_limits(limits=n_threads):
-        warm_up([ours], config, data, dtype, n_threads)
-        plain_s = _measure.time_fit(make_estimator(), data.X_train, data.y_train)
-        profiler = cProfile.Profile()
-        with _measure.quiet_convergence():
-            start = time.perf_counter()
-            profiler.runcall(make_estimator().fit, data.X_train, data.y_train)
-            profiled_s = time.perf_counter() - start
-        stats = pstats.Stats(profiler)
-        functions = package_functions()
-        own_time = {
-            functions[file, line]: entry[2]
-            for (file, line, _), entry in stats.stats.items()
-            if (file, line) in functions
-        }
-        hottest = sorted(own_time, key=own_time.get, reverse=True)
-        lines = _line_profile(make_estimator, data, hottest[: args.line_functions])
+        lines = _line_profile(
+            lambda: ours.make(config, 0, dtype, n_threads),
+            data,
+            hottest[: args.line_functions],
+        )
 
     settings = (
         f"profile of {ours.label}.fit: {dataset}, {dtype}, "
@@ -535,17 +593,64 @@ def profile(args):
             lines,
         ]
     )
-    # Where this machine keeps the checkout or the environment is of no
-    # interest to a reader of the committed report.
-    paths = sysconfig.get_paths()
-    for prefix, short in [
-        (paths["purelib"] + "/", "<site-packages>/"),
-        (paths["stdlib"] + "/", "<stdlib>/"),
-        (str(REPO_ROOT) + "/", ""),
-    ]:
-        report = report.replace(prefix, short)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     report_path = args.output_dir / f"profile_{dataset}_{dtype}.txt"
+    report_path.write_text(_short_paths(report), encoding="utf-8")
+    return report_path
+
+
+def serial_profile(args):
+    """Split an epoch's serial fraction by function; write the table.
+
+    Profiles our fit (as :func:`profile` does, without line_profiler) at
+    each thread count of ``--threads``, then tabulates every function's own
+    time per epoch at each count, and the serial fraction and serial time
+    that Amdahl's law gives between one thread and the most, into
+    ``serial_profile_<dataset>_<dtype>.txt``.
+
+    Returns
+    -------
+    report_path : Path or None
+        ``None`` when the dataset is not installed.
+    """
+    dataset, dtype, config, data, ours = _profile_setup(args)
+    if data is None:
+        return None
+    runs = {}
+    for n_threads in sorted(set(args.threads)):
+        log(f"profiling {dataset} {dtype} on {n_threads} thread(s)")
+        plain_s, _, stats = _profiled_fit(ours, config, data, dtype, n_threads)
+        runs[n_threads] = {
+            "epoch_s": plain_s / config.epochs,
+            "own": {
+                _short_paths(pstats.func_std_string(key)): entry[2] / config.epochs
+                for key, entry in stats.stats.items()
+            },
+        }
+    counts = "/".join(str(c) for c in sorted(runs))
+    settings = (
+        f"serial profile of {ours.label}.fit: {dataset}, {dtype}, "
+        f"{data.X_train.shape[0]} rows, hidden {config.hidden_layer_sizes}, batch "
+        f"{config.batch_size}, {config.epochs} epochs, {counts} BLAS threads"
+    )
+    rows = _report.serial_profile_rows(runs, args.top)
+    report = "\n".join(
+        [
+            _report.environment_lines(
+                _measure.describe_environment(REPO_ROOT), settings
+            )
+            + "\n",
+            "Own time per epoch of each function under cProfile (its products "
+            "included where it calls BLAS itself), at each thread count; the "
+            "serial fraction solves Amdahl's law between one thread and the "
+            "most, and the serial time is that fraction of the one-thread time. "
+            "The last row is the plain fit's epoch, unprofiled.\n",
+            _report.serial_profile_table(rows),
+            "",
+        ]
+    )
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    report_path = args.output_dir / f"serial_profile_{dataset}_{dtype}.txt"
     report_path.write_text(report, encoding="utf-8")
     return report_path
 
@@ -559,8 +664,8 @@ def main(argv=None):
         output_dir = args.output_dir if args.output_dir_given else args.from_json.parent
         print(_report.write_outputs(raw, output_dir, README_PATH, readme_section))
         return 0
-    if args.profile:
-        report_path = profile(args)
+    if args.profile or args.serial_profile:
+        report_path = (serial_profile if args.serial_profile else profile)(args)
         if report_path is None:
             return 1
         print(report_path)

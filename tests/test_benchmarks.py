@@ -102,3 +102,68 @@ def test_scaling_table_solves_amdahls_law():
     expected = (0.25 + 0.75 / 8) / (2 * (0.5 + 0.5 / 8))
     assert f"| fashion | float32 | 0.50x | 0.42x | {expected:.2f}x |" in table
     assert "| fashion | float32 | ours | 1 | 0.625 | 1.60x | 0.25 |" in table
+
+
+def test_serial_profile_splits_the_serial_time_by_function():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from _report import serial_profile_rows, serial_profile_table
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    # Products halve on two threads; the step does not; the gather slows down.
+    runs = {
+        1: {"epoch_s": 1.0, "own": {"products": 0.6, "step": 0.2, "gather": 0.1}},
+        2: {"epoch_s": 0.7, "own": {"products": 0.3, "step": 0.2, "gather": 0.15}},
+    }
+    rows = serial_profile_rows(runs, top=2)
+    by_name = {row["name"]: row for row in rows}
+    assert [row["name"] for row in rows] == [
+        "products",
+        "step",
+        "everything else",
+        "whole epoch (unprofiled)",
+    ]
+    assert by_name["products"]["s"] == pytest.approx(0.0)
+    assert by_name["step"]["s"] == pytest.approx(1.0)
+    assert by_name["step"]["serial_s"] == pytest.approx(0.2)
+    # What the table leaves out is summed, not dropped.
+    assert by_name["everything else"]["times"] == {1: 0.1, 2: 0.15}
+    assert by_name["whole epoch (unprofiled)"]["s"] == pytest.approx(0.4)
+    table = serial_profile_table(rows)
+    assert "| step | 200.0 | 200.0 | 1.00x | 1.00 | 200.0 |" in table
+    assert "| products | 600.0 | 300.0 | 2.00x | 0.00 | 0.0 |" in table
+
+
+def test_serial_profile_command(tmp_path):
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "run.py"),
+        "--serial-profile",
+        "--quick",
+        "--datasets",
+        "digits",
+        "--threads",
+        "1,2",
+        "--top",
+        "5",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = (tmp_path / "serial_profile_digits_float32.txt").read_text()
+    assert "1/2 BLAS threads" in report
+    assert (
+        "| function (own time) | ms/epoch, 1 thread | ms/epoch, 2 threads |" in report
+    )
+    assert "skbackprop/_network.py" in report  # package paths, shortened
+    assert "| whole epoch (unprofiled) |" in report
+
+    # One thread alone has nothing to compare with.
+    refused = subprocess.run(
+        command[:-6] + ["--threads", "2"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert refused.returncode == 2
+    assert "--serial-profile compares one thread with more" in refused.stderr
