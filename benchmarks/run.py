@@ -577,12 +577,11 @@ def profile(args):
         f"{data.X_train.shape[0]} rows, hidden {config.hidden_layer_sizes}, batch "
         f"{config.batch_size}, {config.epochs} epochs, {n_threads} BLAS thread(s)"
     )
-    report = "\n".join(
+    return _write_profile_report(
+        args,
+        f"profile_{dataset}_{dtype}.txt",
+        settings,
         [
-            _report.environment_lines(
-                _measure.describe_environment(REPO_ROOT), settings
-            )
-            + "\n",
             f"Unprofiled fit: {plain_s:.2f} s ({plain_s / config.epochs:.3f} "
             f"s/epoch); under cProfile: {profiled_s:.2f} s\n",
             "== cProfile, sorted by own time (tottime) ==",
@@ -591,10 +590,22 @@ def profile(args):
             _stats_table(stats, "cumulative", args.top),
             "== line_profiler, package functions with the most own time (ms) ==",
             lines,
-        ]
+        ],
+    )
+
+
+def _write_profile_report(args, filename, settings, sections):
+    """Write a profile's report into ``--output-dir``; return its path.
+
+    The report is the run's environment and ``settings``, then ``sections``,
+    with this machine's paths shortened.
+    """
+    environment = _measure.describe_environment(REPO_ROOT)
+    report = "\n".join(
+        [_report.environment_lines(environment, settings) + "\n", *sections]
     )
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    report_path = args.output_dir / f"profile_{dataset}_{dtype}.txt"
+    report_path = args.output_dir / filename
     report_path.write_text(_short_paths(report), encoding="utf-8")
     return report_path
 
@@ -634,12 +645,11 @@ def serial_profile(args):
         f"{config.batch_size}, {config.epochs} epochs, {counts} BLAS threads"
     )
     rows = _report.serial_profile_rows(runs, args.top)
-    report = "\n".join(
+    return _write_profile_report(
+        args,
+        f"serial_profile_{dataset}_{dtype}.txt",
+        settings,
         [
-            _report.environment_lines(
-                _measure.describe_environment(REPO_ROOT), settings
-            )
-            + "\n",
             "Own time per epoch of each function under cProfile (its products "
             "included where it calls BLAS itself), at each thread count; the "
             "serial fraction solves Amdahl's law between one thread and the "
@@ -647,12 +657,8 @@ def serial_profile(args):
             "The last row is the plain fit's epoch, unprofiled.\n",
             _report.serial_profile_table(rows),
             "",
-        ]
+        ],
     )
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    report_path = args.output_dir / f"serial_profile_{dataset}_{dtype}.txt"
-    report_path.write_text(report, encoding="utf-8")
-    return report_path
 
 
 def main(argv=None):
