@@ -35,7 +35,7 @@ from ._activations import buffered
 from ._array_api import NUMPY
 from ._losses import OUTPUT_LAYERS
 
-__all__ = ["Network", "forward", "forward_logits"]
+__all__ = ["Network", "forward", "forward_logits", "layer_views", "segment_bounds"]
 
 
 def _dot(A, W, out):
@@ -44,6 +44,54 @@ def _dot(A, W, out):
         return np.matmul(A, W, out=out)
     out[...] = A @ W
     return out
+
+
+def segment_bounds(layer_units):
+    """Where each layer's weights, then each layer's biases, lie in the flat
+    parameter vector: the segments an optimizer step walks.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Units per layer, input first and output last.
+
+    Returns
+    -------
+    bounds : ndarray of int64, shape (2 * n_layers + 1,)
+        Offsets: ``bounds[l]`` to ``bounds[l + 1]`` hold layer ``l``'s
+        weights (row-major, ``n_in x n_out``), and ``bounds[L + l]`` to
+        ``bounds[L + l + 1]`` its biases.
+    """
+    sizes = [n_in * n_out for n_in, n_out in pairwise(layer_units)]
+    sizes += list(layer_units[1:])
+    return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+
+
+def layer_views(flat, layer_units, xp=np):
+    """Per-layer weight matrices and bias vectors, as views into ``flat``.
+
+    Parameters
+    ----------
+    flat : array of shape (n_params,)
+        Laid out as :func:`segment_bounds` says.
+    layer_units : sequence of int
+        Units per layer, input first and output last.
+    xp : array namespace, default=numpy
+        The namespace of ``flat``.
+
+    Returns
+    -------
+    coefs, intercepts : list of array
+    """
+    bounds = segment_bounds(layer_units)
+    shapes = list(pairwise(layer_units))
+    n = len(shapes)
+    coefs = [
+        xp.reshape(flat[int(bounds[k]) : int(bounds[k + 1])], shape)
+        for k, shape in enumerate(shapes)
+    ]
+    intercepts = [flat[int(bounds[n + k]) : int(bounds[n + k + 1])] for k in range(n)]
+    return coefs, intercepts
 
 
 class Network:
@@ -87,28 +135,15 @@ class Network:
         self.output = OUTPUT_LAYERS[output] if isinstance(output, str) else output
         self.dtype = np.dtype(dtype)
 
-        shapes = list(pairwise(self.layer_units))
-        self.n_coef = sum(n_in * n_out for n_in, n_out in shapes)
-        n_params = self.n_coef + sum(self.layer_units[1:])
+        self.segment_bounds = segment_bounds(self.layer_units)
+        self.n_coef = int(self.segment_bounds[self.n_layers])
+        n_params = int(self.segment_bounds[-1])
         self.params = np.zeros(n_params, dtype=self.dtype)
         self.grads = np.zeros(n_params, dtype=self.dtype)
-        self.coefs, self.intercepts = self._layer_views(self.params, shapes)
-        self.coef_grads, self.intercept_grads = self._layer_views(self.grads, shapes)
-        # Where each layer's weights, then each layer's biases, start and end
-        # in the flat vectors: the segments an optimizer step walks.
-        sizes = [n_in * n_out for n_in, n_out in shapes] + list(self.layer_units[1:])
-        self.segment_bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-
-    def _layer_views(self, flat, shapes):
-        coefs, intercepts = [], []
-        start = 0
-        for n_in, n_out in shapes:
-            coefs.append(flat[start : start + n_in * n_out].reshape(n_in, n_out))
-            start += n_in * n_out
-        for _, n_out in shapes:
-            intercepts.append(flat[start : start + n_out])
-            start += n_out
-        return coefs, intercepts
+        self.coefs, self.intercepts = layer_views(self.params, self.layer_units)
+        self.coef_grads, self.intercept_grads = layer_views(
+            self.grads, self.layer_units
+        )
 
     @property
     def n_layers(self):

@@ -20,13 +20,11 @@ parameters keep the same layout: one flat vector, weights first, with
 parameter with a few vector operations in either case.
 """
 
-from itertools import pairwise
-
 import numpy as np
 
 from ._activations import as_activation
 from ._losses import OUTPUT_LAYERS
-from ._network import forward_logits
+from ._network import forward_logits, layer_views, segment_bounds
 from ._portable_functions import (
     activation_derivative,
     activation_function,
@@ -72,27 +70,16 @@ class PortableNetwork:
         self.dtype = np.dtype(dtype)
         self.space = space
         xp = space.xp
-        shapes = list(pairwise(self.layer_units))
-        sizes = [n_in * n_out for n_in, n_out in shapes] + list(self.layer_units[1:])
-        self.n_coef = sum(sizes[: len(shapes)])
-        self.segment_bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        self.segment_bounds = segment_bounds(self.layer_units)
+        self.n_coef = int(self.segment_bounds[self.n_layers])
         n_params = int(self.segment_bounds[-1])
         xp_dtype = space.dtype(self.dtype)
         self.params = xp.zeros(n_params, dtype=xp_dtype, device=space.device)
         self.grads = xp.zeros(n_params, dtype=xp_dtype, device=space.device)
-        self.coefs, self.intercepts = self._layer_views(self.params, shapes)
-        self.coef_grads, self.intercept_grads = self._layer_views(self.grads, shapes)
-
-    def _layer_views(self, flat, shapes):
-        xp, bounds, n = self.space.xp, self.segment_bounds, len(shapes)
-        coefs = [
-            xp.reshape(flat[int(bounds[k]) : int(bounds[k + 1])], shape)
-            for k, shape in enumerate(shapes)
-        ]
-        intercepts = [
-            flat[int(bounds[n + k]) : int(bounds[n + k + 1])] for k in range(n)
-        ]
-        return coefs, intercepts
+        self.coefs, self.intercepts = layer_views(self.params, self.layer_units, xp)
+        self.coef_grads, self.intercept_grads = layer_views(
+            self.grads, self.layer_units, xp
+        )
 
     @property
     def n_layers(self):

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import MLPBackpropClassifier, _network
 from skbackprop._activations import ACTIVATIONS
-from skbackprop._network import Network
+from skbackprop._network import Network, layer_views
 from tests._finite_differences import (
     numerical_gradient,
     objective,
@@ -54,9 +54,8 @@ def _check_network(hidden_units, activations, target, alpha=0.3, weighted=True):
     numeric = numerical_gradient(loss, network.params)
     assert relative_error(analytic, numeric) < 1e-6
     # Every layer's weights and biases must agree, not just the whole vector.
-    shapes = list(zip(units[:-1], units[1:]))
     for analytic_part, numeric_part in zip(
-        network._layer_views(analytic, shapes), network._layer_views(numeric, shapes)
+        layer_views(analytic, units), layer_views(numeric, units)
     ):
         for analytic_layer, numeric_layer in zip(analytic_part, numeric_part):
             assert relative_error(analytic_layer, numeric_layer) < 1e-6
