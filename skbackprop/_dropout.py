@@ -91,11 +91,9 @@ class Dropout:
         Units of each hidden layer.
     batch_size : int
         Largest batch.
-    dtype : numpy dtype
-        Dtype of the masks.
     """
 
-    def __init__(self, rates, seed, widths, batch_size, dtype):
+    def __init__(self, rates, seed, widths, batch_size):
         self.rates = tuple(float(r) for r in rates)
         self.seed = np.uint64(seed)
         widest = max(widths, default=1)

@@ -147,7 +147,7 @@ def _objective(probe, X, y, sample_weight):
     dropout = None
     if any(rates):
         seed = probe._training_state.dropout_seed or 0
-        drop = Dropout(rates, seed, units[1:-1], X.shape[0], np.float64)
+        drop = Dropout(rates, seed, units[1:-1], X.shape[0])
         dropout = DropoutBatch(drop, row_keys(X), 0)
     return Objective(network, penalty, X, Y, sample_weight, dropout), network
 

@@ -138,7 +138,6 @@ class StochasticTrainer:
             self.state.dropout_seed,
             network.layer_units[1:-1],
             size,
-            network.dtype,
         )
 
     def _batch_source(self, X, targets, sample_weight, size, incremental):

@@ -49,9 +49,7 @@ def test_dropout_gradient_matches_finite_differences(activation, n_hidden, targe
     network = random_network(
         [4, *hidden_units, Y.shape[1]], [activation] * n_hidden, output
     )
-    dropout = DropoutBatch(
-        Dropout(rates, 12345, hidden_units, len(X), np.float64), row_keys(X), 1
-    )
+    dropout = DropoutBatch(Dropout(rates, 12345, hidden_units, len(X)), row_keys(X), 1)
     loss = objective(network, X, Y, sample_weight, alpha=0.1, dropout=dropout)
     loss()
     analytic = network.grads.copy()
@@ -69,7 +67,7 @@ def test_dropout_gradient_matches_finite_differences(activation, n_hidden, targe
 def test_dropout_mask_keeps_one_minus_p_and_scales_by_its_inverse(rate):
     n_rows, width = 4000, 50
     X = np.random.RandomState(0).normal(size=(n_rows, 5))
-    dropout = Dropout((rate,), 7, (width,), n_rows, np.float64)
+    dropout = Dropout((rate,), 7, (width,), n_rows)
     mask = dropout.fill_mask(0, row_keys(X), 0, out=np.empty((n_rows, width)))
     kept = mask != 0
     np.testing.assert_allclose(mask[kept], 1 / (1 - rate), rtol=1e-15)
@@ -86,7 +84,7 @@ def test_dropout_masks_depend_on_row_epoch_layer_and_seed():
     X = rng.normal(size=(300, 4))
     X[1] = X[0]  # an identical row
     keys = row_keys(X)
-    dropout = Dropout((0.5, 0.5), 11, (40, 40), len(X), np.float64)
+    dropout = Dropout((0.5, 0.5), 11, (40, 40), len(X))
 
     def mask(layer=0, epoch=0, keys=keys, drop=dropout):
         return drop.fill_mask(layer, keys, epoch, out=np.empty((len(keys), 40)))
@@ -100,14 +98,14 @@ def test_dropout_masks_depend_on_row_epoch_layer_and_seed():
     np.testing.assert_array_equal(mask(keys=keys[order]), first[order])
     # New masks every epoch, for every layer and for another seed: about half
     # the entries of two independent masks with p = 0.5 disagree.
-    other_seed = Dropout((0.5, 0.5), 12, (40, 40), len(X), np.float64)
+    other_seed = Dropout((0.5, 0.5), 12, (40, 40), len(X))
     for other in [mask(epoch=1), mask(layer=1), mask(drop=other_seed)]:
         assert 0.45 < (other != first).mean() < 0.55
 
 
 def test_dropout_mask_of_a_late_epoch_emits_no_overflow_warning():
     X = np.random.RandomState(0).normal(size=(10, 3))
-    dropout = Dropout((0.5,), 3, (8,), 10, np.float64)
+    dropout = Dropout((0.5,), 3, (8,), 10)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mask = dropout.fill_mask(0, row_keys(X), 5, out=np.empty((10, 8)))
@@ -208,7 +206,7 @@ def test_masks_in_another_namespace_equal_numpy_masks(namespace, device, dtype):
     assert (keys >= 2**63).sum() > 100
     widths, rates = (7, 40, 3), (0.1, 0.5, 0.9)
     for seed in (0, 11, 2**31 - 2, 2**64 - 1):
-        host = Dropout(rates, seed, widths, len(keys), dtype)
+        host = Dropout(rates, seed, widths, len(keys))
         device = PortableDropout(rates, seed, widths, dtype, space)
         device_keys = device.keys_in_space(keys)
         for epoch in (0, 1, 37, 10**6):
